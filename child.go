@@ -1,0 +1,294 @@
+// child.go: what a child is. Spec is the user's description; child is the
+// tree's record of it (state, counters, timers, waiters); incarnation is one
+// run of it, and doubles as the context.Context the child's Run receives, so
+// that Ready and Heartbeat find their way back to the tree. Children are kept
+// in an intrusive doubly-linked list in start order plus a map by name, so
+// that Add, Delete and lookups are O(1).
+
+package supervisor
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/arbor-go/supervisor/internal/deadline"
+)
+
+// Spec describes a child.
+type Spec struct {
+	// Name is unique in its tree; when empty, the tree generates one.
+	Name string
+	// Run is the child's body; required. It must return when ctx is
+	// cancelled. A nil return is a normal exit; an error or a panic is a
+	// failure, unless the tree itself cancelled ctx.
+	Run func(ctx context.Context) error
+	// Restart says when the child is restarted (zero value: Permanent).
+	Restart Restart
+	// Shutdown is how long the tree waits for Run to return after cancelling
+	// ctx before it abandons the child: 0 means DefaultShutdown, Infinity
+	// means no limit.
+	Shutdown time.Duration
+	// Significant children trigger the tree's auto shutdown when they exit by
+	// themselves and are not restarted. Not allowed on Permanent children or
+	// in a tree whose AutoShutdown is Never.
+	Significant bool
+	// WaitReady makes the start of the child complete only when it calls
+	// Ready(ctx); the next child starts, and Add returns, only then.
+	WaitReady bool
+	// Watchdog, when positive, requires the child to call Heartbeat(ctx) at
+	// least this often, counted from its start (from Ready if WaitReady).
+	Watchdog time.Duration
+}
+
+// shutdown returns the effective shutdown limit.
+func (s *Spec) shutdown() time.Duration {
+	if s.Shutdown == 0 {
+		return DefaultShutdown
+	}
+	return s.Shutdown
+}
+
+// ChildState is the state of a child as Children reports it.
+type ChildState uint8
+
+const (
+	Stopped    ChildState = iota // spec kept, not running
+	Starting                     // running, Ready not yet called (WaitReady)
+	Running                      // running
+	Restarting                   // waiting to be started again (backoff, group restart)
+	Stopping                     // cancelled, waiting for Run to return
+)
+
+var stateNames = [...]string{"stopped", "starting", "running", "restarting", "stopping"}
+
+// String returns the state's name in lower case.
+func (s ChildState) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "ChildState(" + strconv.Itoa(int(s)) + ")"
+}
+
+// ChildInfo describes one child, as Children returns it.
+type ChildInfo struct {
+	Name     string
+	State    ChildState
+	Restart  Restart
+	Restarts int   // automatic restarts of this child so far in this Run
+	Err      error // error of its last exit; nil if none
+}
+
+// Counts is what Count returns.
+type Counts struct {
+	Specs  int // children the tree knows
+	Active int // children whose Run is executing (abandoned ones excluded)
+}
+
+// Ready tells the tree that the calling child has finished starting. ctx is
+// the context the child's Run received. No-op outside a tree, for a child
+// without WaitReady, or when called twice.
+func Ready(ctx context.Context) {
+	inc, ok := ctx.Value(incKey{}).(*incarnation)
+	if !ok || !inc.c.spec.WaitReady || !inc.readySent.CompareAndSwap(false, true) {
+		return
+	}
+	inc.l.send(event{kind: evReady, inc: inc})
+}
+
+// Heartbeat tells the tree that the calling child is alive (see
+// Spec.Watchdog). It costs one atomic store. No-op outside a tree.
+func Heartbeat(ctx context.Context) {
+	if inc, ok := ctx.Value(incKey{}).(*incarnation); ok {
+		inc.lastBeat.Store(int64(inc.l.now()))
+	}
+}
+
+// incKey is the context key under which an incarnation finds itself.
+type incKey struct{}
+
+// incarnation is one run of a child: created by each start, and the context
+// its Run receives. Exits and Ready calls carry the incarnation, so the loop
+// recognises and drops reports from an old incarnation of a child that was
+// abandoned, restarted, or deleted and re-added under the same name.
+type incarnation struct {
+	context.Context                         // the cancellable context given to Run
+	cancel          context.CancelCauseFunc // cancels Context
+	c               *child
+	l               *loop
+	by              startKind // who started it, which decides a start failure's fate
+
+	readySent atomic.Bool  // Ready was called (set by the child)
+	lastBeat  atomic.Int64 // loop clock at the last Heartbeat (set by the child)
+
+	// Owned by the loop.
+	ready    bool // the loop saw Ready, or the child needs none
+	stopping bool // the tree cancelled it on purpose: its exit is a shutdown
+	watchdog bool // the tree cancelled it for a missed heartbeat: its exit is a failure
+
+	onStop  []func(abandoned bool) // called when it ends (returns or is abandoned)
+	onReady []func(err error)      // called when it is ready, or ends before that
+}
+
+// Value makes the incarnation reachable from the child's context.
+func (inc *incarnation) Value(key any) any {
+	if key == (incKey{}) {
+		return inc
+	}
+	return inc.Context.Value(key)
+}
+
+// startKind says which part of the tree started an incarnation.
+type startKind uint8
+
+const (
+	byInitial startKind = iota // Run's initial start: a start failure fails Run
+	byAdd                      // Add: a start failure fails Add, the spec is dropped
+	byManual                   // Restart: a start failure fails Restart, the child stays Stopped
+	byAuto                     // an automatic restart: a start failure is another failure
+)
+
+// run executes the child's Run in the incarnation's goroutine and reports the
+// exit to the loop, turning a panic into *PanicError.
+func (inc *incarnation) run() {
+	var err error
+	returned := false
+	defer func() {
+		if !returned {
+			if v := recover(); v != nil {
+				err = newPanicError(inc.c.spec.Name, v)
+			} else {
+				err = errGoexit
+			}
+		}
+		inc.l.send(event{kind: evExit, inc: inc, err: err})
+	}()
+	err = inc.c.spec.Run(inc)
+	returned = true
+}
+
+// child is the tree's record of a child. Owned by the loop while the tree
+// runs, and by Tree.mu otherwise.
+type child struct {
+	spec       Spec
+	state      ChildState
+	restarts   int   // automatic restarts in this Run
+	err        error // last exit's error
+	prev, next *child
+
+	inc       *incarnation // the live incarnation, nil when none
+	startedAt time.Duration
+	streak    int // consecutive automatic restarts, for backoff
+
+	// Intent and coordination, loop-owned.
+	gen      uint32 // bumped by Terminate and Delete: plans skip children whose gen moved
+	removing bool   // Delete (or a SimpleOneForOne Terminate) will remove it once stopped
+	removed  bool   // no longer in the tree
+	deferred bool   // a failure waits for the running group plan to end
+	stopPlan *plan  // the group plan that will stop it; its own exits meanwhile are absorbed
+
+	timers *childTimers // allocated on first use
+}
+
+// childTimers are a child's deadlines in the loop's heap.
+type childTimers struct {
+	restart  timer // a backoff delay before an automatic restart
+	shutdown timer // the Shutdown limit of a stopping incarnation
+	watchdog timer // the next heartbeat check
+}
+
+// timer is an entry in the loop's deadline heap; its Value says what is due.
+type timer = deadline.Entry[timerTarget]
+
+type timerTarget struct {
+	kind timerKind
+	c    *child
+	p    *plan
+}
+
+type timerKind uint8
+
+const (
+	tRestart timerKind = iota
+	tShutdown
+	tWatchdog
+	tPlanDelay
+)
+
+func (c *child) tm() *childTimers {
+	if c.timers == nil {
+		c.timers = &childTimers{
+			restart:  timer{Value: timerTarget{kind: tRestart, c: c}},
+			shutdown: timer{Value: timerTarget{kind: tShutdown, c: c}},
+			watchdog: timer{Value: timerTarget{kind: tWatchdog, c: c}},
+		}
+	}
+	return c.timers
+}
+
+func (c *child) info() ChildInfo {
+	return ChildInfo{Name: c.spec.Name, State: c.state, Restart: c.spec.Restart, Restarts: c.restarts, Err: c.err}
+}
+
+// childList holds the children in start order with a map by name.
+type childList struct {
+	head, tail *child
+	byName     map[string]*child
+	n          int
+}
+
+func (cl *childList) init() {
+	if cl.byName == nil {
+		cl.byName = make(map[string]*child)
+	}
+}
+
+func (cl *childList) get(name string) *child { return cl.byName[name] }
+
+func (cl *childList) pushBack(c *child) {
+	cl.init()
+	c.prev, c.next = cl.tail, nil
+	if cl.tail != nil {
+		cl.tail.next = c
+	} else {
+		cl.head = c
+	}
+	cl.tail = c
+	cl.byName[c.spec.Name] = c
+	cl.n++
+}
+
+func (cl *childList) remove(c *child) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		cl.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		cl.tail = c.prev
+	}
+	c.prev, c.next = nil, nil
+	delete(cl.byName, c.spec.Name)
+	cl.n--
+	c.removed = true
+}
+
+func (cl *childList) infos() []ChildInfo {
+	out := make([]ChildInfo, 0, cl.n)
+	for c := cl.head; c != nil; c = c.next {
+		out = append(out, c.info())
+	}
+	return out
+}
+
+// fromHead returns the children from c to the tail, in start order.
+func fromHead(c *child) []*child {
+	var out []*child
+	for ; c != nil; c = c.next {
+		out = append(out, c)
+	}
+	return out
+}

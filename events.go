@@ -1,0 +1,173 @@
+// events.go: structured events, and the observer that delivers them to the
+// hook and the logger. The loop never calls user code for observability: it
+// hands each event to a bounded channel read by one observer goroutine per
+// running tree, so a slow, blocking or panicking hook or slog handler cannot
+// stall or crash supervision. A full buffer drops events and counts them.
+
+package supervisor
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+)
+
+// EventKind says what an Event reports.
+type EventKind uint8
+
+const (
+	// TreeStarted: Run began; its initial start follows.
+	TreeStarted EventKind = iota
+	// TreeReady: Run's initial start completed.
+	TreeReady
+	// TreeStopped: Run is returning; Err is its error.
+	TreeStopped
+	// ChildStarted: a child's Run was started (Restarts counts automatic restarts).
+	ChildStarted
+	// ChildReady: a WaitReady child called Ready.
+	ChildReady
+	// ChildExited: a child's Run returned. Err is what it returned; Shutdown
+	// says the tree had stopped it; WillRestart says a restart follows.
+	ChildExited
+	// RestartScheduled: an automatic restart will happen after Delay.
+	RestartScheduled
+	// GaveUp: restart intensity was exceeded; the tree stops. Err is the cause.
+	GaveUp
+	// ShutdownTimeout: a child did not return within its Shutdown and was abandoned.
+	ShutdownTimeout
+	// WatchdogTimeout: a child missed its heartbeat and is being stopped.
+	WatchdogTimeout
+)
+
+var eventNames = [...]string{"tree started", "tree ready", "tree stopped", "child started", "child ready",
+	"child exited", "restart scheduled", "gave up", "shutdown timeout", "watchdog timeout"}
+
+// String returns the kind's name in lower case.
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) {
+		return eventNames[k]
+	}
+	return "EventKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Event is one observable happening in a tree, delivered to WithHook's
+// function in the order it happened.
+type Event struct {
+	Kind        EventKind
+	Time        time.Time
+	Tree        string
+	Child       string        // empty for tree events
+	Err         error         // the exit error, give-up cause, or Run's error
+	Restarts    int           // the child's automatic restarts so far
+	WillRestart bool          // ChildExited: an automatic restart follows
+	Shutdown    bool          // ChildExited: the tree stopped the child on purpose
+	Delay       time.Duration // RestartScheduled: the wait before the restart
+	Dropped     int           // events dropped before this one because the buffer was full
+}
+
+// observerBuffer bounds the events waiting for the hook and logger.
+const observerBuffer = 1024
+
+// observer delivers events off the loop. nil when there is neither a hook
+// nor a logger.
+type observer struct {
+	ch      chan Event
+	done    chan struct{}
+	hook    func(Event)
+	log     *slog.Logger
+	dropped int // loop-owned
+}
+
+func newObserver(hook func(Event), log *slog.Logger) *observer {
+	if hook == nil && log == nil {
+		return nil
+	}
+	o := &observer{ch: make(chan Event, observerBuffer), done: make(chan struct{}), hook: hook, log: log}
+	go o.run()
+	return o
+}
+
+// emit queues e without ever blocking.
+func (o *observer) emit(e Event) {
+	e.Time = time.Now()
+	e.Dropped = o.dropped
+	select {
+	case o.ch <- e:
+		o.dropped = 0
+	default:
+		o.dropped++
+	}
+}
+
+// close stops the observer once the queued events are delivered, waiting at
+// most limit for a hook or handler that blocks.
+func (o *observer) close(limit time.Duration) {
+	close(o.ch)
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-o.done:
+	case <-t.C:
+	}
+}
+
+func (o *observer) run() {
+	defer close(o.done)
+	for e := range o.ch {
+		o.deliver(e)
+	}
+}
+
+func (o *observer) deliver(e Event) {
+	defer func() { _ = recover() }() // a panicking hook or handler costs only this event
+	if o.log != nil {
+		o.logEvent(e)
+	}
+	if o.hook != nil {
+		o.hook(e)
+	}
+}
+
+func (o *observer) logEvent(e Event) {
+	level := slog.LevelDebug
+	switch e.Kind {
+	case TreeStarted, TreeStopped, TreeReady:
+		level = slog.LevelInfo
+		if e.Kind == TreeStopped && e.Err != nil {
+			level = slog.LevelError
+		}
+	case ChildExited:
+		switch {
+		case e.WillRestart:
+			level = slog.LevelWarn
+		case e.Err != nil && !e.Shutdown:
+			level = slog.LevelWarn
+		default:
+			level = slog.LevelInfo
+		}
+	case RestartScheduled, WatchdogTimeout:
+		level = slog.LevelWarn
+	case GaveUp, ShutdownTimeout:
+		level = slog.LevelError
+	}
+	ctx := context.Background()
+	if !o.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 6)
+	attrs = append(attrs, slog.String("tree", e.Tree))
+	if e.Child != "" {
+		attrs = append(attrs, slog.String("child", e.Child), slog.Int("restarts", e.Restarts))
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.Any("err", e.Err))
+	}
+	if e.Kind == RestartScheduled {
+		attrs = append(attrs, slog.Duration("delay", e.Delay))
+	}
+	if e.Dropped > 0 {
+		attrs = append(attrs, slog.Int("dropped", e.Dropped))
+	}
+	o.log.LogAttrs(ctx, level, "supervisor: "+e.Kind.String(), attrs...)
+}

@@ -124,6 +124,8 @@ type incarnation struct {
 
 	// Owned by the loop.
 	ready    bool // the loop saw Ready, or the child needs none
+	announce bool // report evEntered before calling Run
+	entered  bool // the loop saw evEntered
 	stopping bool // the tree cancelled it on purpose: its exit is a shutdown
 	watchdog bool // the tree cancelled it for a missed heartbeat: its exit is a failure
 
@@ -164,6 +166,9 @@ func (inc *incarnation) run() {
 		}
 		inc.l.send(event{kind: evExit, inc: inc, err: err})
 	}()
+	if inc.announce {
+		inc.l.send(event{kind: evEntered, inc: inc})
+	}
 	err = inc.c.spec.Run(inc)
 	returned = true
 }

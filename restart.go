@@ -122,5 +122,5 @@ func (l *loop) restartNow(c *child, err error) {
 		l.giveUp(c, err)
 		return
 	}
-	l.start(c, byAuto)
+	l.start(c, byAuto, false)
 }

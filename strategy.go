@@ -118,7 +118,7 @@ type member struct {
 func (l *loop) step(p *plan) {
 	for l.plan == p {
 		if inc := p.wait; inc != nil {
-			if inc.c.inc == inc && (inc.stopping || inc.watchdog || !inc.ready) {
+			if inc.c.inc == inc && (inc.stopping || inc.watchdog || !inc.ready || (inc.announce && !inc.entered)) {
 				return // still stopping, or still starting
 			}
 			p.wait = nil
@@ -164,9 +164,9 @@ func (l *loop) step(p *plan) {
 				if p.kind == planInitial {
 					by = byInitial
 				}
-				l.start(c, by)
+				l.start(c, by, true)
 			}
-			if inc := c.inc; !inc.ready && !inc.stopping {
+			if inc := c.inc; !inc.stopping && (!inc.ready || (inc.announce && !inc.entered)) {
 				l.waitFor(p, inc, false)
 				return
 			}

@@ -79,6 +79,8 @@ type Tree struct {
 	cur  *loop     // the running loop; nil when stopped
 	kids childList // owned by cur while it runs, by mu otherwise
 	seq  int       // for generated child names
+
+	requests sync.Pool // *request, reused across calls
 }
 
 // New creates a tree from options, validating every option and spec.
@@ -94,6 +96,7 @@ func New(opts ...Option) (*Tree, error) {
 		return nil, err
 	}
 	t := &Tree{cfg: cfg}
+	t.requests.New = newRequest
 	t.kids.init()
 	for i := range cfg.specs {
 		s := cfg.specs[i]
@@ -251,7 +254,7 @@ type reply struct {
 	counts Counts
 }
 
-var requestPool = sync.Pool{New: func() any { return &request{reply: make(chan reply, 1)} }}
+func newRequest() any { return &request{reply: make(chan reply, 1)} }
 
 // call performs an API call: through the loop when the tree runs, directly
 // under the lock when it does not. A loop that ends while the call is on its
@@ -267,13 +270,13 @@ func (t *Tree) call(op reqOp, spec Spec) reply {
 		}
 		t.mu.Unlock()
 
-		req := requestPool.Get().(*request)
+		req := t.requests.Get().(*request)
 		req.op, req.spec = op, spec
 		select {
 		case l.reqs <- req:
 		case <-l.done:
 			req.spec = Spec{}
-			requestPool.Put(req)
+			t.requests.Put(req)
 			continue
 		}
 		// The loop answers every request it accepted before it ends; the
@@ -281,7 +284,7 @@ func (t *Tree) call(op reqOp, spec Spec) reply {
 		select {
 		case r := <-req.reply:
 			req.spec = Spec{}
-			requestPool.Put(req)
+			t.requests.Put(req)
 			return r
 		case <-l.done:
 			select {
@@ -337,8 +340,9 @@ type event struct {
 type evKind uint8
 
 const (
-	evExit evKind = iota
-	evReady
+	evExit    evKind = iota
+	evReady          // the child called Ready
+	evEntered        // the child's goroutine is about to call Run (ordered starts only)
 )
 
 // loop is the state of one Run. Every field is owned by the Run goroutine,
@@ -520,6 +524,9 @@ func (l *loop) handle(ev event) {
 	switch ev.kind {
 	case evExit:
 		l.ended(c, ev.err, false)
+	case evEntered:
+		inc.entered = true
+		l.notifyReady(inc, nil)
 	case evReady:
 		if inc.ready || inc.stopping || inc.watchdog {
 			return
@@ -545,10 +552,13 @@ func (l *loop) setState(c *child, s ChildState) {
 	c.state = s
 }
 
-// start runs a new incarnation of c.
-func (l *loop) start(c *child, by startKind) {
+// start runs a new incarnation of c. With announce, the child's goroutine
+// reports when it is about to call Run, so that an ordered start can wait for
+// that before starting the next child.
+func (l *loop) start(c *child, by startKind, announce bool) {
 	ctx, cancel := context.WithCancelCause(l.base)
 	inc := &incarnation{Context: ctx, cancel: cancel, c: c, l: l, by: by, ready: !c.spec.WaitReady}
+	inc.announce = announce && inc.ready
 	c.inc = inc
 	c.startedAt = l.now()
 	l.live++
@@ -631,7 +641,7 @@ func (l *loop) ended(c *child, err error, abandoned bool) {
 		if c.removing || l.stopping {
 			l.settle(c)
 		}
-		if !inc.ready {
+		if len(inc.onReady) > 0 {
 			l.notifyReady(inc, childErr(l.cfg.name, c.spec.Name, ErrStartFailed, "stopped before it was ready"))
 		}
 		l.notifyStopped(inc, abandoned)
@@ -818,7 +828,7 @@ func (l *loop) add(r *request) {
 		r.reply <- reply{err: err}
 		return
 	}
-	l.start(c, byAdd)
+	l.start(c, byAdd, false)
 	name := c.spec.Name
 	if c.inc.ready {
 		r.reply <- reply{name: name}
@@ -904,7 +914,7 @@ func (l *loop) manualStart(c *child, gen uint32, r *request) {
 		return
 	}
 	if c.inc == nil {
-		l.start(c, byManual)
+		l.start(c, byManual, false)
 	}
 	if inc := c.inc; !inc.ready {
 		inc.onReady = append(inc.onReady, func(err error) { r.reply <- reply{err: err} })

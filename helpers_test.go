@@ -1,0 +1,147 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var errBoom = errors.New("boom")
+
+// harness makes children whose lifetimes a test drives by hand, and records
+// what they do in order: "start a", "stop a" (cancelled), "exit a" (returned
+// by itself). Use it inside a synctest bubble.
+type harness struct {
+	t     *testing.T
+	mu    sync.Mutex
+	log   []string
+	exits map[string]chan error
+}
+
+func newHarness(t *testing.T) *harness {
+	return &harness{t: t, exits: map[string]chan error{}}
+}
+
+func (h *harness) record(s string) {
+	h.mu.Lock()
+	h.log = append(h.log, s)
+	h.mu.Unlock()
+}
+
+// take returns what was recorded since the last take.
+func (h *harness) take() []string {
+	synctest.Wait()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := h.log
+	h.log = nil
+	return out
+}
+
+func (h *harness) exitCh(name string) chan error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ch, ok := h.exits[name]
+	if !ok {
+		ch = make(chan error)
+		h.exits[name] = ch
+	}
+	return ch
+}
+
+// run is a child body that runs until cancelled or told to exit.
+func (h *harness) run(name string) func(context.Context) error {
+	ch := h.exitCh(name)
+	return func(ctx context.Context) error {
+		h.record("start " + name)
+		select {
+		case <-ctx.Done():
+			h.record("stop " + name)
+			return ctx.Err()
+		case err := <-ch:
+			h.record("exit " + name)
+			return err
+		}
+	}
+}
+
+// ready is like run but calls Ready first.
+func (h *harness) ready(name string) func(context.Context) error {
+	inner := h.run(name)
+	return func(ctx context.Context) error {
+		Ready(ctx)
+		return inner(ctx)
+	}
+}
+
+func (h *harness) spec(name string, r Restart) Spec {
+	return Spec{Name: name, Restart: r, Run: h.run(name)}
+}
+
+// exit makes the running child return err and lets the tree react.
+func (h *harness) exit(name string, err error) {
+	h.exitCh(name) <- err
+	synctest.Wait()
+}
+
+// running is a tree running in the background of a synctest bubble.
+type running struct {
+	tree   *Tree
+	cancel context.CancelFunc
+	errc   chan error
+}
+
+func start(t *testing.T, tr *Tree) *running {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{tree: tr, cancel: cancel, errc: make(chan error, 1)}
+	go func() { r.errc <- tr.Run(ctx) }()
+	synctest.Wait()
+	return r
+}
+
+// stop cancels the tree and returns Run's error.
+func (r *running) stop() error {
+	r.cancel()
+	return <-r.errc
+}
+
+// done reports Run's error if Run has returned.
+func (r *running) done() (error, bool) {
+	synctest.Wait()
+	select {
+	case err := <-r.errc:
+		return err, true
+	default:
+		return nil, false
+	}
+}
+
+func mustNew(t *testing.T, opts ...Option) *Tree {
+	t.Helper()
+	tr, err := New(opts...)
+	require.NoError(t, err)
+	return tr
+}
+
+func states(tr *Tree) map[string]ChildState {
+	m := map[string]ChildState{}
+	for _, c := range tr.Children() {
+		m[c.Name] = c.State
+	}
+	return m
+}
+
+func names(infos []ChildInfo) []string {
+	var out []string
+	for _, c := range infos {
+		out = append(out, c.Name)
+	}
+	return out
+}

@@ -1,0 +1,300 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func threeChildren(h *harness, r Restart) Option {
+	return WithChildren(h.spec("a", r), h.spec("b", r), h.spec("c", r))
+}
+
+func TestStartsInOrderAndStopsInReverse(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		r := start(t, mustNew(t, threeChildren(h, Permanent)))
+		assert.Equal(t, []string{"start a", "start b", "start c"}, h.take())
+		assert.Equal(t, Counts{Specs: 3, Active: 3}, r.tree.Count())
+		require.NoError(t, r.stop())
+		assert.Equal(t, []string{"stop c", "stop b", "stop a"}, h.take())
+		assert.Equal(t, Counts{Specs: 3, Active: 0}, r.tree.Count())
+	})
+}
+
+func TestStrategyOrders(t *testing.T) {
+	cases := []struct {
+		strategy Strategy
+		want     []string
+	}{
+		{OneForOne, []string{"exit b", "start b"}},
+		{OneForAll, []string{"exit b", "stop c", "stop a", "start a", "start b", "start c"}},
+		{RestForOne, []string{"exit b", "stop c", "start b", "start c"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.strategy.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(t)
+				r := start(t, mustNew(t, WithStrategy(tc.strategy), threeChildren(h, Permanent)))
+				h.take()
+				h.exit("b", errBoom)
+				assert.Equal(t, tc.want, h.take())
+				for _, c := range r.tree.Children() {
+					assert.Equal(t, Running, c.State, c.Name)
+				}
+				require.NoError(t, r.stop())
+			})
+		})
+	}
+}
+
+// The stop phase of a group restart is sequential: the next child is
+// cancelled only when the previous one has returned.
+func TestGroupRestartStopsOneAfterTheOther(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		release := make(chan struct{})
+		slow := Spec{Name: "c", Run: func(ctx context.Context) error {
+			h.record("start c")
+			<-ctx.Done()
+			<-release
+			h.record("stop c")
+			return nil
+		}}
+		r := start(t, mustNew(t, WithStrategy(OneForAll), WithChildren(h.spec("a", Permanent), h.spec("b", Permanent), slow)))
+		h.take()
+		h.exit("a", errBoom)
+		assert.Equal(t, []string{"exit a"}, h.take(), "b must wait until c has returned")
+		assert.Equal(t, Stopping, states(r.tree)["c"])
+		// The loop still answers while it waits.
+		assert.Equal(t, 3, r.tree.Count().Specs)
+		close(release)
+		assert.Equal(t, []string{"stop c", "stop b", "start a", "start b", "start c"}, h.take())
+		require.NoError(t, r.stop())
+	})
+}
+
+func TestRestartTypes(t *testing.T) {
+	cases := []struct {
+		restart   Restart
+		err       error
+		restarted bool
+		kept      bool
+	}{
+		{Permanent, nil, true, true},
+		{Permanent, errBoom, true, true},
+		{Transient, nil, false, true},
+		{Transient, errBoom, true, true},
+		{Temporary, nil, false, false},
+		{Temporary, errBoom, false, false},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%v/%v", tc.restart, tc.err), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(t)
+				r := start(t, mustNew(t, WithChildren(h.spec("a", tc.restart))))
+				h.take()
+				h.exit("a", tc.err)
+				log := h.take()
+				if tc.restarted {
+					assert.Equal(t, []string{"exit a", "start a"}, log)
+				} else {
+					assert.Equal(t, []string{"exit a"}, log)
+				}
+				kids := r.tree.Children()
+				if !tc.kept {
+					assert.Empty(t, kids)
+					require.NoError(t, r.stop())
+					return
+				}
+				require.Len(t, kids, 1)
+				if tc.restarted {
+					assert.Equal(t, Running, kids[0].State)
+					assert.Equal(t, 1, kids[0].Restarts)
+				} else {
+					assert.Equal(t, Stopped, kids[0].State)
+					assert.Equal(t, 0, kids[0].Restarts)
+				}
+				assert.Equal(t, tc.err, kids[0].Err)
+				require.NoError(t, r.stop())
+			})
+		})
+	}
+}
+
+// An exit that restarts nothing touches no sibling and counts nothing.
+func TestExitThatRestartsNothingTouchesNoSibling(t *testing.T) {
+	for _, s := range []Strategy{OneForAll, RestForOne} {
+		t.Run(s.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(t)
+				r := start(t, mustNew(t, WithStrategy(s), WithIntensity(0, time.Second),
+					WithChildren(h.spec("a", Transient), h.spec("b", Temporary), h.spec("c", Permanent))))
+				h.take()
+				h.exit("a", nil)
+				h.exit("b", errBoom)
+				assert.Equal(t, []string{"exit a", "exit b"}, h.take())
+				assert.Equal(t, map[string]ChildState{"a": Stopped, "c": Running}, states(r.tree))
+				_, over := r.done()
+				assert.False(t, over, "nothing was restarted, so intensity 0 is not exceeded")
+				require.NoError(t, r.stop())
+			})
+		})
+	}
+}
+
+// Temporary bystanders of a group restart are removed, not restarted.
+func TestGroupRestartRemovesTemporaryBystanders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		r := start(t, mustNew(t, WithStrategy(OneForAll),
+			WithChildren(h.spec("a", Permanent), h.spec("tmp", Temporary), h.spec("c", Transient))))
+		h.take()
+		h.exit("a", errBoom)
+		assert.Equal(t, []string{"exit a", "stop c", "stop tmp", "start a", "start c"}, h.take())
+		assert.Equal(t, []string{"a", "c"}, names(r.tree.Children()))
+		require.NoError(t, r.stop())
+	})
+}
+
+func TestChildReturningCanceledWhileAliveHasFailed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		r := start(t, mustNew(t, WithChildren(h.spec("a", Transient))))
+		h.take()
+		h.exit("a", context.Canceled)
+		assert.Equal(t, []string{"exit a", "start a"}, h.take(), "context.Canceled from a live context is a failure")
+		require.NoError(t, r.stop())
+	})
+}
+
+func TestPanicBecomesPanicError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var events []Event
+		n := 0
+		spec := Spec{Name: "p", Restart: Transient, Run: func(ctx context.Context) error {
+			n++
+			if n == 1 {
+				panic("kaboom")
+			}
+			<-ctx.Done()
+			return nil
+		}}
+		r := start(t, mustNew(t, WithChildren(spec), WithHook(func(e Event) { events = append(events, e) })))
+		kids := r.tree.Children()
+		require.Len(t, kids, 1)
+		var pe *PanicError
+		require.ErrorAs(t, kids[0].Err, &pe)
+		assert.Equal(t, "p", pe.Child)
+		assert.Equal(t, "kaboom", pe.Value)
+		assert.Contains(t, string(pe.Stack), "TestPanicBecomesPanicError")
+		assert.Contains(t, pe.Error(), `"p"`)
+		assert.Equal(t, 1, kids[0].Restarts)
+		require.NoError(t, r.stop())
+	})
+}
+
+func TestPanicWithErrorValueMatchesIt(t *testing.T) {
+	pe := &PanicError{Child: "x", Value: errBoom}
+	assert.ErrorIs(t, pe, errBoom)
+}
+
+func TestIntensity(t *testing.T) {
+	for _, max := range []int{0, 1, 3} {
+		t.Run(fmt.Sprint(max), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(t)
+				r := start(t, mustNew(t, WithIntensity(max, time.Second), WithChildren(h.spec("a", Permanent), h.spec("b", Permanent))))
+				for i := 0; i < max; i++ {
+					h.exit("a", errBoom)
+					_, over := r.done()
+					require.False(t, over, "restart %d of %d", i+1, max)
+				}
+				h.take()
+				h.exit("a", errBoom)
+				err, over := r.done()
+				require.True(t, over, "restart %d must give up", max+1)
+				assert.ErrorIs(t, err, ErrTooManyRestarts)
+				assert.ErrorIs(t, err, errBoom, "the last child error is carried")
+				var ce *ChildError
+				require.ErrorAs(t, err, &ce)
+				assert.Equal(t, "a", ce.Child)
+				assert.Contains(t, err.Error(), `supervisor: tree "supervisor": child "a"`)
+				assert.Equal(t, []string{"exit a", "stop b"}, h.take(), "giving up stops every child")
+			})
+		})
+	}
+}
+
+func TestIntensityWindowSlides(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		r := start(t, mustNew(t, WithIntensity(2, 10*time.Second), WithChildren(h.spec("a", Permanent))))
+		h.exit("a", errBoom) // t=0
+		time.Sleep(6 * time.Second)
+		h.exit("a", errBoom) // t=6
+		time.Sleep(5 * time.Second)
+		h.exit("a", errBoom) // t=11: the one at 0 has left the window
+		_, over := r.done()
+		require.False(t, over)
+		time.Sleep(4 * time.Second)
+		h.exit("a", errBoom) // t=15: 6, 11, 15 are within 10s: 3 > 2
+		err, over := r.done()
+		require.True(t, over)
+		assert.ErrorIs(t, err, ErrTooManyRestarts)
+	})
+}
+
+func TestGroupRestartCountsOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		r := start(t, mustNew(t, WithStrategy(OneForAll), WithIntensity(1, time.Minute), threeChildren(h, Permanent)))
+		h.exit("b", errBoom)
+		_, over := r.done()
+		require.False(t, over, "one group restart of three children is one restart")
+		for _, c := range r.tree.Children() {
+			assert.Equal(t, Running, c.State)
+		}
+		h.exit("c", errBoom)
+		err, over := r.done()
+		require.True(t, over)
+		assert.ErrorIs(t, err, ErrTooManyRestarts)
+	})
+}
+
+func TestManualRestartAddAndInitialStartDoNotCount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		r := start(t, mustNew(t, WithIntensity(0, time.Minute), WithChildren(h.spec("a", Permanent))))
+		for i := 0; i < 3; i++ {
+			require.NoError(t, r.tree.Restart("a"))
+		}
+		_, err := r.tree.Add(h.spec("b", Permanent))
+		require.NoError(t, err)
+		_, over := r.done()
+		require.False(t, over)
+		assert.Equal(t, 0, r.tree.Children()[0].Restarts)
+		require.NoError(t, r.stop())
+	})
+}
+
+// Intensity memory is bounded by maxRestarts+1 whatever the number of restarts.
+func TestIntensityWindowIsBounded(t *testing.T) {
+	w := newWindow(3, time.Second)
+	for i := 0; i < 1000; i++ {
+		w.record(time.Duration(i) * time.Second)
+	}
+	assert.Len(t, w.ring, 4)
+	assert.True(t, w.record(1000*time.Second))
+	w = newWindow(2, time.Second)
+	assert.True(t, w.record(0))
+	assert.True(t, w.record(1))
+	assert.False(t, w.record(2))
+	w.reset()
+	assert.True(t, w.record(3))
+}

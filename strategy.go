@@ -118,7 +118,7 @@ type member struct {
 func (l *loop) step(p *plan) {
 	for l.plan == p {
 		if inc := p.wait; inc != nil {
-			if inc.c.inc == inc && (inc.stopping || inc.watchdog || !inc.ready || (inc.announce && !inc.entered)) {
+			if inc.c.inc == inc && (inc.stopping || inc.watchdog || !inc.started()) {
 				return // still stopping, or still starting
 			}
 			p.wait = nil
@@ -166,7 +166,7 @@ func (l *loop) step(p *plan) {
 				}
 				l.start(c, by, true)
 			}
-			if inc := c.inc; !inc.stopping && (!inc.ready || (inc.announce && !inc.entered)) {
+			if inc := c.inc; !inc.stopping && !inc.started() {
 				l.waitFor(p, inc, false)
 				return
 			}

@@ -828,19 +828,29 @@ func (l *loop) add(r *request) {
 		r.reply <- reply{err: err}
 		return
 	}
-	l.start(c, byAdd, false)
+	l.start(c, byAdd, true)
 	name := c.spec.Name
-	if c.inc.ready {
-		r.reply <- reply{name: name}
-		return
-	}
-	c.inc.onReady = append(c.inc.onReady, func(err error) {
+	l.whenStarted(c.inc, func(err error) {
 		if err != nil {
 			r.reply <- reply{err: err}
 		} else {
 			r.reply <- reply{name: name}
 		}
 	})
+}
+
+// started reports whether inc has completed its start: it called Ready
+// (WaitReady), or its goroutine has entered Run (when it announces that).
+func (inc *incarnation) started() bool { return inc.ready && (!inc.announce || inc.entered) }
+
+// whenStarted calls f once inc has started (nil), or has ended before (the
+// error of its failed start).
+func (l *loop) whenStarted(inc *incarnation, f func(error)) {
+	if inc.started() {
+		f(nil)
+		return
+	}
+	inc.onReady = append(inc.onReady, f)
 }
 
 // terminate serves Terminate and Delete.
@@ -914,13 +924,9 @@ func (l *loop) manualStart(c *child, gen uint32, r *request) {
 		return
 	}
 	if c.inc == nil {
-		l.start(c, byManual, false)
+		l.start(c, byManual, true)
 	}
-	if inc := c.inc; !inc.ready {
-		inc.onReady = append(inc.onReady, func(err error) { r.reply <- reply{err: err} })
-		return
-	}
-	r.reply <- reply{}
+	l.whenStarted(c.inc, func(err error) { r.reply <- reply{err: err} })
 }
 
 // armWatchdog starts the watchdog of c's live incarnation, if it has one.

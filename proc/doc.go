@@ -1,0 +1,91 @@
+// Package proc runs OS processes as children of a supervision tree.
+//
+// A Process describes a program to run; its Run method starts one fresh
+// process per call and waits for it, so it can serve as a supervisor.Spec's
+// Run and every restart starts a new process:
+//
+//	p := proc.Command("worker", "--port", "8080")
+//	p.Logger = logger
+//	p.Ready = proc.ReadyOnTCP("127.0.0.1:8080")
+//	tree, err := supervisor.New(supervisor.WithChildren(p.Spec("worker")))
+//
+// The package targets Unix and gives its strongest guarantees on Linux.
+//
+// # Process groups and stopping
+//
+// Every process starts in a process group of its own (its pid is the group
+// id). When Run's context is cancelled, Run sends StopSignal (default
+// SIGTERM) to the whole group, waits up to Grace (default 5s), then sends
+// SIGKILL to the whole group. Escalation is a timer, not a goroutine.
+//
+// When the leader (the process Run started) exits, for whatever reason, Run
+// sends SIGKILL to what is left of its group before it reaps the leader: a
+// shell script's background jobs and a worker's forgotten helpers die with it,
+// on a natural exit as well as on a stop. On Linux this happens while the
+// leader is still an unreaped zombie, so the group id cannot have been reused
+// by an unrelated process. A program that wants helpers to outlive it must
+// move them to another group or session, and then they are its business.
+//
+// Run returns only once the leader has been reaped and its output drained.
+// Processes of the group are dead by then in the sense that matters: SIGKILL
+// has been queued for each of them and none will execute another instruction;
+// their reaping belongs to their new parent (init or a subreaper), since this
+// package never reaps processes it did not start.
+//
+// Output pipes are closed by os/exec's Cmd.WaitDelay: a process outside the
+// group that still holds the leader's stdout or stderr open (a daemon that
+// called setsid) delays Run's return by at most one second after the leader's
+// exit, and is then left alone.
+//
+// # No orphans
+//
+// On Linux each process is started with Pdeathsig set to SIGKILL, from a
+// goroutine locked to its OS thread for the life of the process (the kernel
+// sends the parent-death signal when the thread that forked exits, not the
+// process). If the supervising program dies, even by SIGKILL, the leader is
+// killed by the kernel.
+//
+// What remains possible: Pdeathsig covers only the leader. Its own children
+// survive the supervisor's sudden death (they are reparented, not killed),
+// and so does anything that left the process group (setsid, setpgid). To
+// contain those, run the supervisor in its own cgroup (a systemd unit with
+// KillMode=control-group, a container) or PID namespace, have the helper set
+// its own children's parent-death signal, or make the supervisor a child
+// subreaper (prctl PR_SET_CHILD_SUBREAPER) with a reaper of its own. None of
+// this is needed for orderly shutdowns, which kill the whole group.
+//
+// # No zombies, no global reaper
+//
+// Each process is reaped by its own exec.Cmd.Wait. The package never calls
+// wait4(-1) or otherwise reaps processes behind os/exec's back; on Linux it
+// only observes the leader's exit with waitid(WNOWAIT), which leaves the
+// process for Wait to reap.
+//
+// # Results
+//
+// Run returns nil when the process exits with status 0, and an error that
+// errors.As matches *exec.ExitError when it exits with another status or is
+// killed by a signal; the message says which ("exit status 3", "signal:
+// killed"). A process that cannot be started (binary not found, permission
+// denied) yields an error naming the command. When Run stopped the process
+// because its context was done, it returns ctx.Err(), whatever the exit
+// status: to a supervisor.Tree that is a shutdown, never a failure.
+//
+// # Output
+//
+// A nil Stdout or Stderr sends each line the process writes there to
+// Process.Logger at level Info, with attributes child, pid and stream
+// ("stdout" or "stderr"). Lines longer than 64 KiB are split into 64 KiB
+// records; nothing is buffered without bound. With a nil Logger output goes
+// to /dev/null (unless readiness needs to read it).
+//
+// # Readiness and watchdog
+//
+// Process.Ready says when a process counts as started, for
+// supervisor.Spec.WaitReady: at start (the default), when a line of its output
+// matches a regular expression, when a TCP address accepts connections, or
+// when it sends READY=1 by the systemd notify protocol. Under the notify
+// protocol (ReadyOnNotify, or a positive Process.Watchdog) every WATCHDOG=1
+// datagram calls supervisor.Heartbeat, so the process's own heartbeat feeds
+// the tree's watchdog.
+package proc

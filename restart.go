@@ -124,3 +124,10 @@ func (l *loop) restartNow(c *child, err error) {
 	}
 	l.start(c, byAuto, false)
 }
+
+// testJitter replaces the jitter source of t's backoff (tests only).
+func (t *Tree) testJitter(f func() float64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.jitter = f
+}

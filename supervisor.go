@@ -80,7 +80,8 @@ type Tree struct {
 	kids childList // owned by cur while it runs, by mu otherwise
 	seq  int       // for generated child names
 
-	requests sync.Pool // *request, reused across calls
+	requests sync.Pool      // *request, reused across calls
+	jitter   func() float64 // backoff jitter source; nil: math/rand
 }
 
 // New creates a tree from options, validating every option and spec.
@@ -391,7 +392,7 @@ func newLoop(t *Tree, ctx context.Context) *loop {
 		reqs:   make(chan *request),
 		done:   make(chan struct{}),
 		win:    newWindow(t.cfg.maxRestarts, t.cfg.period),
-		bo:     backoff{initial: t.cfg.backoffInit, max: t.cfg.backoffMax},
+		bo:     backoff{initial: t.cfg.backoffInit, max: t.cfg.backoffMax, jitter: t.jitter},
 		obs:    newObserver(t.cfg.hook, t.cfg.logger),
 	}
 }

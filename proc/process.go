@@ -159,6 +159,7 @@ func (p *Process) Run(ctx context.Context) error {
 		name:    p.name(),
 		stopSig: stopSig,
 		readyCh: make(chan struct{}),
+		started: make(chan struct{}),
 	}
 	if p.Logger != nil {
 		r.log = p.Logger.With("child", r.name)
@@ -174,10 +175,12 @@ type run struct {
 	ctx     context.Context // Run's context: Ready and Heartbeat go to it
 	name    string
 	stopSig syscall.Signal
-	log     *slog.Logger // with child; with pid once started
+	log     *slog.Logger // with child
 
-	cmd *exec.Cmd
-	pid int // set before any goroutine but the starter reads it
+	cmd     *exec.Cmd
+	started chan struct{} // closed once Start returned; pid and plog are set then
+	pid     int
+	plog    *slog.Logger // log with pid
 
 	mu         sync.Mutex
 	leaderGone bool // the leader exited: the group must not be signalled again
@@ -233,11 +236,6 @@ func (r *run) leaderExited(pid int) {
 	}
 }
 
-type waitResult struct {
-	err   error
-	start bool // the error is Start's
-}
-
 func (r *run) run() error {
 	p := r.p
 	readiness := p.Ready
@@ -282,38 +280,38 @@ func (r *run) run() error {
 	// The starter goroutine starts the process from a locked OS thread and
 	// stays there until the process is reaped: Pdeathsig is tied to the
 	// thread that forked.
-	started := make(chan struct{})
-	done := make(chan waitResult, 1)
+	startErr := make(chan error, 1)
+	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			done <- waitResult{err: err, start: true}
-			close(started)
+		err := cmd.Start()
+		if err == nil {
+			r.pid = cmd.Process.Pid
+			r.plog = r.log.With("pid", r.pid)
+		}
+		close(r.started)
+		startErr <- err
+		if err != nil {
 			return
 		}
 		pid := cmd.Process.Pid
-		r.pid = pid
-		close(started)
 		if waitExitNoReap(pid) {
 			r.leaderExited(pid)
 		}
-		err := cmd.Wait()
+		err = cmd.Wait()
 		r.leaderExited(pid) // where waitExitNoReap is unavailable: best effort
-		done <- waitResult{err: err}
+		done <- err
 	}()
-	<-started
-	select {
-	case res := <-done:
-		if res.start {
-			return fmt.Errorf("proc: %s: cannot start %q: %w", r.name, path, res.err)
-		}
-		done <- res
-	default:
+	if err := <-startErr; err != nil {
+		return fmt.Errorf("proc: %s: cannot start %q: %w", r.name, path, err)
 	}
 	pid := r.pid
-	r.log = r.log.With("pid", pid)
-	r.log.Debug("process started", "path", path)
+	log := r.plog
+	log.Debug("process started", "path", path)
+	if nt != nil {
+		nt.start()
+	}
 
 	// Readiness watchers run until the process has exited.
 	watchCtx, stopWatch := context.WithCancel(r.ctx)
@@ -346,16 +344,16 @@ func (r *run) run() error {
 	stop := func(why string) {
 		ctxDone, startTimer, readyCh = nil, nil, nil
 		g := p.grace()
-		r.log.Debug("stopping process", "reason", why, "signal", r.stopSig.String(), "grace", g)
+		log.Debug("stopping process", "reason", why, "signal", r.stopSig.String(), "grace", g)
 		if err := r.signalGroup(pid, r.stopSig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-			r.log.Warn("cannot signal process group", "signal", r.stopSig.String(), "err", err)
+			log.Warn("cannot signal process group", "signal", r.stopSig.String(), "err", err)
 		}
 		grace = time.AfterFunc(g, func() {
-			r.log.Warn("process group still running after grace period, sending SIGKILL", "grace", g)
+			log.Warn("process group still running after grace period, sending SIGKILL", "grace", g)
 			cancelExec()
 		})
 	}
-	var res waitResult
+	var err error
 wait:
 	for {
 		select {
@@ -370,7 +368,7 @@ wait:
 				stop("not ready within StartTimeout")
 			}
 			readyCh, startTimer = nil, nil
-		case res = <-done:
+		case err = <-done:
 			break wait
 		}
 	}
@@ -386,12 +384,11 @@ wait:
 		w.flush()
 	}
 
-	err := res.err
 	state := "exit status 0"
 	if cmd.ProcessState != nil {
 		state = cmd.ProcessState.String()
 	}
-	r.log.Debug("process exited", "state", state)
+	log.Debug("process exited", "state", state)
 	switch {
 	case stopped:
 		return r.ctx.Err()
@@ -400,7 +397,7 @@ wait:
 	case err == nil:
 		return nil
 	case errors.Is(err, exec.ErrWaitDelay):
-		r.log.Warn("output still held open after exit by a process outside the group", "wait", drainDelay)
+		log.Warn("output still held open after exit by a process outside the group", "wait", drainDelay)
 		return nil
 	}
 	var ee *exec.ExitError

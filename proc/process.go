@@ -195,7 +195,7 @@ type run struct {
 func (r *run) markReady(how string) {
 	r.readyOnce.Do(func() {
 		close(r.readyCh)
-		r.log.Debug("process ready", "by", how)
+		r.plog.Debug("process ready", "by", how)
 		supervisor.Ready(r.ctx)
 	})
 }

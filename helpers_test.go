@@ -106,8 +106,12 @@ func start(t *testing.T, tr *Tree) *running {
 	return r
 }
 
-// stop cancels the tree and returns Run's error.
+// stop checks the tree's invariants, cancels it and returns Run's error.
 func (r *running) stop() error {
+	synctest.Wait()
+	if err := r.tree.checkInvariants(); err != nil {
+		panic(err)
+	}
 	r.cancel()
 	return <-r.errc
 }

@@ -193,12 +193,12 @@ func (l *loop) waitFor(p *plan, inc *incarnation, stop bool) {
 func (l *loop) afterStop(p *plan, m member) {
 	c := m.c
 	switch {
-	case c.removed:
+	case c.removed || c.inc != nil: // gone, or started again meanwhile (Restart)
 	case p.kind == planShutdown:
 		l.settle(c)
 	case c.spec.Restart == Temporary:
 		l.remove(c) // a Temporary bystander is not restarted
-	case c.gen == m.gen && c.inc == nil:
+	case c.gen == m.gen:
 		l.setState(c, Restarting)
 	}
 }

@@ -239,6 +239,7 @@ const (
 	opDelete
 	opChildren
 	opCount
+	opCheck // tests: verify the loop's invariants
 )
 
 // request is an API call to the loop; reply has room for the one answer.
@@ -322,9 +323,59 @@ func (t *Tree) offline(op reqOp, spec Spec) reply {
 		return reply{}
 	case opChildren:
 		return reply{infos: t.kids.infos()}
+	case opCheck:
+		for c := t.kids.head; c != nil; c = c.next {
+			if c.state != Stopped || c.inc != nil {
+				return reply{err: fmt.Errorf("stopped tree: child %q is %v", c.spec.Name, c.state)}
+			}
+		}
+		return reply{}
 	default:
 		return reply{counts: Counts{Specs: t.kids.n}}
 	}
+}
+
+// checkInvariants verifies the tree's internal consistency (tests only).
+func (t *Tree) checkInvariants() error { return t.call(opCheck, Spec{}).err }
+
+// check verifies the loop's invariants: O(n), for tests only.
+func (l *loop) check() error {
+	n, live, sig := 0, 0, 0
+	for c := l.kids.head; c != nil; c = c.next {
+		n++
+		if l.kids.byName[c.spec.Name] != c {
+			return fmt.Errorf("child %q: not in the map", c.spec.Name)
+		}
+		if c.removed {
+			return fmt.Errorf("child %q: removed but listed", c.spec.Name)
+		}
+		hasInc := c.inc != nil
+		runs := c.state == Starting || c.state == Running || c.state == Stopping
+		if hasInc != runs {
+			return fmt.Errorf("child %q: state %v with incarnation %v", c.spec.Name, c.state, hasInc)
+		}
+		if hasInc {
+			live++
+			if c.inc.c != c {
+				return fmt.Errorf("child %q: incarnation of another child", c.spec.Name)
+			}
+		}
+		if c.spec.Significant && c.state != Stopped {
+			sig++
+		}
+		if c.timers != nil && c.timers.restart.Queued() && c.state != Restarting {
+			return fmt.Errorf("child %q: restart pending in state %v", c.spec.Name, c.state)
+		}
+	}
+	switch {
+	case n != l.kids.n || n != len(l.kids.byName):
+		return fmt.Errorf("list has %d children, count %d, map %d", n, l.kids.n, len(l.kids.byName))
+	case live != l.live:
+		return fmt.Errorf("%d live incarnations, counter says %d", live, l.live)
+	case sig != l.sigLive:
+		return fmt.Errorf("%d significant children not stopped, counter says %d", sig, l.sigLive)
+	}
+	return nil
 }
 
 func (t *Tree) unknown(name string) error {
@@ -810,6 +861,8 @@ func (l *loop) serve(r *request) {
 		r.reply <- reply{infos: l.kids.infos()}
 	case opCount:
 		r.reply <- reply{counts: Counts{Specs: l.kids.n, Active: l.live}}
+	case opCheck:
+		r.reply <- reply{err: l.check()}
 	case opAdd:
 		l.add(r)
 	case opTerminate, opDelete:

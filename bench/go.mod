@@ -1,0 +1,10 @@
+module github.com/arbor-go/supervisor/bench
+
+go 1.25
+
+require (
+	github.com/arbor-go/supervisor v0.0.0
+	github.com/thejerf/suture/v4 v4.0.6
+)
+
+replace github.com/arbor-go/supervisor => ../

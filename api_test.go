@@ -234,3 +234,42 @@ func TestAutoShutdown(t *testing.T) {
 		})
 	})
 }
+
+func TestStartReturnsAfterInitialStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		g := newGate(h, "g")
+		tr := mustNew(t, WithChildren(g.spec()))
+		returned := make(chan (<-chan error))
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { returned <- tr.Start(ctx) }()
+		synctest.Wait()
+		select {
+		case <-returned:
+			t.Fatal("Start returned before the initial start completed")
+		default:
+		}
+		close(g.ready)
+		errc := <-returned
+		assert.Equal(t, Running, states(tr)["g"])
+		cancel()
+		require.NoError(t, <-errc)
+
+		// A failed start: Start returns, and the channel has Run's error.
+		f := newGate(h, "f")
+		tr = mustNew(t, WithChildren(f.spec()))
+		go func() { returned <- tr.Start(context.Background()) }()
+		synctest.Wait()
+		f.fail <- errBoom
+		assert.ErrorIs(t, <-<-returned, ErrStartFailed)
+
+		// SimpleOneForOne: Add right after Start works.
+		tr = mustNew(t, WithStrategy(SimpleOneForOne))
+		ctx, cancel = context.WithCancel(context.Background())
+		errc = tr.Start(ctx)
+		_, err := tr.Add(h.spec("w", Permanent))
+		require.NoError(t, err)
+		cancel()
+		require.NoError(t, <-errc)
+	})
+}

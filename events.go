@@ -139,9 +139,9 @@ func (o *observer) logEvent(e Event) {
 		}
 	case ChildExited:
 		switch {
-		case e.WillRestart:
-			level = slog.LevelWarn
-		case e.Err != nil && !e.Shutdown:
+		case e.Shutdown:
+			level = slog.LevelDebug // the tree stopped it
+		case e.WillRestart || e.Err != nil:
 			level = slog.LevelWarn
 		default:
 			level = slog.LevelInfo

@@ -208,6 +208,9 @@ func (l *loop) planDone(p *plan) {
 	if p.kind == planInitial {
 		l.emit(Event{Kind: TreeReady})
 		Ready(l.runCtx) // a tree that is itself a WaitReady child is ready now
+		if l.started != nil {
+			l.started()
+		}
 	}
 	for len(l.deferred) > 0 && l.plan == nil && !l.stopping {
 		c := l.deferred[0]

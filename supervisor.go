@@ -167,7 +167,30 @@ func (t *Tree) insert(s Spec) (*child, error) {
 // the initial start failed, and ErrShutdownTimeout (joined with any of those)
 // when a child had to be abandoned. Run may be called again after it
 // returned; each Run starts with a fresh restart history.
-func (t *Tree) Run(ctx context.Context) error {
+func (t *Tree) Run(ctx context.Context) error { return t.run(ctx, nil) }
+
+// Start runs the tree in a new goroutine and returns once its initial start
+// has completed (every child started, and ready if WaitReady) or Run has
+// returned. The channel receives Run's error. Use it instead of `go
+// t.Run(ctx)` when the next line calls Add, which on a SimpleOneForOne tree
+// needs the tree to be running.
+func (t *Tree) Start(ctx context.Context) <-chan error {
+	errc := make(chan error, 1)
+	started := make(chan struct{})
+	go func() { errc <- t.run(ctx, func() { close(started) }) }()
+	<-started
+	return errc
+}
+
+// run is Run; started, if not nil, is called once when the initial start
+// has completed or Run is about to return.
+func (t *Tree) run(ctx context.Context, started func()) error {
+	if started != nil {
+		var once sync.Once
+		f := started
+		started = func() { once.Do(f) }
+		defer started()
+	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -181,6 +204,7 @@ func (t *Tree) Run(ctx context.Context) error {
 		return nil
 	}
 	l := newLoop(t, ctx)
+	l.started = started
 	t.cur = l
 	t.mu.Unlock()
 
@@ -429,6 +453,7 @@ type loop struct {
 
 	err       error    // why the tree gave up or failed to start
 	abandoned []string // children abandoned after their Shutdown
+	started   func()   // Start's signal that the initial start completed; may be nil
 }
 
 func newLoop(t *Tree, ctx context.Context) *loop {

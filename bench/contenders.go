@@ -40,7 +40,6 @@ type arborC struct {
 	cancel context.CancelFunc
 	tree   *supervisor.Tree
 	runErr chan error
-	names  []string
 }
 
 func (a *arborC) name() string { return "arbor" }
@@ -78,11 +77,9 @@ func (a *arborC) spawn(n int) {
 		<-ctx.Done()
 		return nil
 	}
-	a.names = make([]string, 0, n)
 	for range n {
-		name, err := a.tree.Add(supervisor.Spec{Run: run})
+		_, err := a.tree.Add(supervisor.Spec{Run: run})
 		must(err)
-		a.names = append(a.names, name)
 	}
 	started.Wait()
 }
@@ -103,7 +100,6 @@ func (a *arborC) churn(m int) {
 func (a *arborC) close() {
 	a.cancel()
 	must(<-a.runErr)
-	a.names = nil
 }
 
 // restart: one Permanent child that fails at once under OneForOne. The
@@ -143,7 +139,6 @@ type sutureC struct {
 	cancel context.CancelFunc
 	sup    *suture.Supervisor
 	errc   <-chan error
-	tokens []suture.ServiceToken
 }
 
 type svc struct {
@@ -200,9 +195,8 @@ func (s *sutureC) open() {
 func (s *sutureC) spawn(n int) {
 	var started sync.WaitGroup
 	started.Add(n)
-	s.tokens = make([]suture.ServiceToken, 0, n)
 	for range n {
-		s.tokens = append(s.tokens, s.sup.Add(svc{&started}))
+		s.sup.Add(svc{&started})
 	}
 	started.Wait()
 }
@@ -220,7 +214,6 @@ func (s *sutureC) churn(m int) {
 func (s *sutureC) close() {
 	s.cancel()
 	<-s.errc
-	s.tokens = nil
 }
 
 func (s *sutureC) restart(m int) {

@@ -39,7 +39,7 @@ type arborC struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	tree   *supervisor.Tree
-	runErr chan error
+	runErr <-chan error
 }
 
 func (a *arborC) name() string { return "arbor" }
@@ -49,22 +49,7 @@ func (a *arborC) open() {
 	must(err)
 	a.tree = t
 	a.ctx, a.cancel = context.WithCancel(context.Background())
-	a.runErr = make(chan error, 1)
-	go func() { a.runErr <- t.Run(a.ctx) }()
-	// Wait until the loop runs: a SimpleOneForOne Add fails with
-	// ErrNotRunning before that. The probe child is deleted again.
-	probe := supervisor.Spec{Restart: supervisor.Temporary, Run: blockRun}
-	for {
-		name, err := t.Add(probe)
-		if err == nil {
-			must(t.Delete(name))
-			return
-		}
-		if !errors.Is(err, supervisor.ErrNotRunning) {
-			panic(err)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	a.runErr = t.Start(a.ctx) // returns once the tree runs
 }
 
 // spawn adds n Permanent children one after the other; Add returns once the
@@ -122,8 +107,7 @@ func (a *arborC) restart(m int) {
 	)
 	must(err)
 	ctx, cancel := context.WithCancel(context.Background())
-	runErr := make(chan error, 1)
-	go func() { runErr <- t.Run(ctx) }()
+	runErr := t.Start(ctx)
 	<-done
 	cancel()
 	must(<-runErr)

@@ -129,8 +129,29 @@ type incarnation struct {
 	stopping bool // the tree cancelled it on purpose: its exit is a shutdown
 	watchdog bool // the tree cancelled it for a missed heartbeat: its exit is a failure
 
+	waiting *waiters // who waits for it; nil for most incarnations
+}
+
+// waiters are the continuations registered on an incarnation.
+type waiters struct {
 	onStop  []func(abandoned bool) // called when it ends (returns or is abandoned)
-	onReady []func(err error)      // called when it is ready, or ends before that
+	onReady []func(err error)      // called when it has started, or ends before that
+}
+
+// onStop registers f to run when inc ends.
+func (inc *incarnation) onStop(f func(abandoned bool)) {
+	if inc.waiting == nil {
+		inc.waiting = &waiters{}
+	}
+	inc.waiting.onStop = append(inc.waiting.onStop, f)
+}
+
+// onReady registers f to run when inc has started, or ends before that.
+func (inc *incarnation) onReady(f func(err error)) {
+	if inc.waiting == nil {
+		inc.waiting = &waiters{}
+	}
+	inc.waiting.onReady = append(inc.waiting.onReady, f)
 }
 
 // Value makes the incarnation reachable from the child's context.

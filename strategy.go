@@ -183,9 +183,9 @@ func (l *loop) step(p *plan) {
 func (l *loop) waitFor(p *plan, inc *incarnation, stop bool) {
 	p.wait = inc
 	if stop {
-		inc.onStop = append(inc.onStop, func(bool) { l.step(p) })
+		inc.onStop(func(bool) { l.step(p) })
 	} else {
-		inc.onReady = append(inc.onReady, func(error) { l.step(p) })
+		inc.onReady(func(error) { l.step(p) })
 	}
 }
 

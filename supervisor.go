@@ -682,16 +682,22 @@ func (l *loop) abandon(c *child) {
 }
 
 func (l *loop) notifyReady(inc *incarnation, err error) {
-	ws := inc.onReady
-	inc.onReady = nil
+	if inc.waiting == nil {
+		return
+	}
+	ws := inc.waiting.onReady
+	inc.waiting.onReady = nil
 	for _, w := range ws {
 		w(err)
 	}
 }
 
 func (l *loop) notifyStopped(inc *incarnation, abandoned bool) {
-	ws := inc.onStop
-	inc.onStop = nil
+	if inc.waiting == nil {
+		return
+	}
+	ws := inc.waiting.onStop
+	inc.waiting.onStop = nil
 	for _, w := range ws {
 		w(abandoned)
 	}
@@ -718,7 +724,7 @@ func (l *loop) ended(c *child, err error, abandoned bool) {
 		if c.removing || l.stopping {
 			l.settle(c)
 		}
-		if len(inc.onReady) > 0 {
+		if inc.waiting != nil && len(inc.waiting.onReady) > 0 {
 			l.notifyReady(inc, childErr(l.cfg.name, c.spec.Name, ErrStartFailed, "stopped before it was ready"))
 		}
 		l.notifyStopped(inc, abandoned)
@@ -929,7 +935,7 @@ func (l *loop) whenStarted(inc *incarnation, f func(error)) {
 		f(nil)
 		return
 	}
-	inc.onReady = append(inc.onReady, f)
+	inc.onReady(f)
 }
 
 // terminate serves Terminate and Delete.
@@ -957,7 +963,7 @@ func (l *loop) terminate(r *request) {
 		c.removing = true
 	}
 	l.stop(c)
-	inc.onStop = append(inc.onStop, func(abandoned bool) {
+	inc.onStop(func(abandoned bool) {
 		if abandoned {
 			r.reply <- reply{err: c.err}
 		} else {
@@ -984,7 +990,7 @@ func (l *loop) manualRestart(r *request) {
 	}
 	if inc := c.inc; inc != nil {
 		l.stop(c)
-		inc.onStop = append(inc.onStop, func(bool) { l.manualStart(c, gen, r) })
+		inc.onStop(func(bool) { l.manualStart(c, gen, r) })
 		return
 	}
 	l.manualStart(c, gen, r)

@@ -117,8 +117,9 @@ func (l *lines) wait(t *testing.T, prefix string) (string, time.Time) {
 		l.mu.Lock()
 		for i, s := range l.lines {
 			if strings.HasPrefix(s, prefix) {
+				at := l.times[i]
 				l.mu.Unlock()
-				return s, l.times[i]
+				return s, at
 			}
 		}
 		c := l.cond

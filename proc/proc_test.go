@@ -163,12 +163,13 @@ func TestGroupKilledOnStop(t *testing.T) {
 	out := newLines()
 	// The grandchild ignores TERM; the shell dies of it. The group must go
 	// anyway, without waiting for the grace period.
-	p := sh(`(trap '' TERM; exec sleep 1000) & echo $!; wait`)
+	p := sh(`(trap '' TERM; echo trapped; exec sleep 1000) & echo $!; wait`)
 	p.Stdout = out
 	p.Grace = 10 * time.Second
 	ctx, cancel := context.WithCancel(context.Background())
 	res := runAsync(func() error { return p.Run(ctx) })
 	grandchild := out.waitPid(t)
+	out.wait(t, "trapped")
 	require.True(t, alive(grandchild))
 	start := time.Now()
 	cancel()
@@ -361,8 +362,14 @@ func TestPdeathsig(t *testing.T) {
 	cmd.Stderr = os.Stderr
 	require.NoError(t, cmd.Start())
 	defer cmd.Process.Kill()
-	child := readPid(t, bufio.NewReader(stdout))
-	require.True(t, alive(child))
+	rd := bufio.NewReader(stdout)
+	child := readPid(t, rd)
+	// The helper then makes the Go runtime end many OS threads: the child
+	// must survive, since the thread that started it stays locked.
+	line, err := rd.ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "churned\n", line)
+	require.True(t, alive(child), "the child died when a thread of its supervisor ended")
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 	_ = cmd.Wait()
 	waitDead(t, child, 5*time.Second)

@@ -26,7 +26,8 @@ import (
 type running struct {
 	tree   *supervisor.Tree
 	cancel context.CancelFunc
-	done   <-chan error
+	done   chan struct{} // closed when Run returned
+	err    error         // Run's error, once done is closed
 
 	mu     sync.Mutex
 	events []supervisor.Event
@@ -50,7 +51,11 @@ func startTree(t *testing.T, opts ...supervisor.Option) *running {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.tree, r.cancel = tree, cancel
-	r.done = runAsync(func() error { return tree.Run(ctx) })
+	r.done = make(chan struct{})
+	go func() {
+		defer close(r.done)
+		r.err = tree.Run(ctx)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -71,7 +76,13 @@ func startTree(t *testing.T, opts ...supervisor.Option) *running {
 func (r *running) stop(t *testing.T) error {
 	t.Helper()
 	r.cancel()
-	return result(t, r.done)
+	select {
+	case <-r.done:
+		return r.err
+	case <-time.After(20 * time.Second):
+		t.Fatal("tree did not stop")
+		return nil
+	}
 }
 
 // waitEvent waits for an event matching f and returns it.

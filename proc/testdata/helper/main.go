@@ -21,7 +21,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -48,12 +50,47 @@ func main() {
 		os.Exit(0)
 	case "supervise":
 		p := proc.Command("sh", "-c", "echo $$; exec sleep 1000")
-		p.Stdout = os.Stdout
+		started := make(chan struct{})
+		p.Stdout = &firstLine{started: started}
 		errc := make(chan error)
 		go func() { errc <- p.Run(context.Background()) }()
+		select {
+		case <-started:
+		case err := <-errc:
+			fail(fmt.Sprint("child exited: ", err))
+		}
+		churnThreads()
+		fmt.Println("churned")
 		fail(fmt.Sprint("child exited: ", <-errc))
 	default:
 		fail("unknown mode " + os.Args[1])
+	}
+}
+
+// firstLine copies to stdout and closes started after the first write.
+type firstLine struct {
+	started chan struct{}
+	once    sync.Once
+}
+
+func (w *firstLine) Write(p []byte) (int, error) {
+	n, err := os.Stdout.Write(p)
+	w.once.Do(func() { close(w.started) })
+	return n, err
+}
+
+// churnThreads makes the runtime terminate many OS threads: a goroutine that
+// exits while locked to its thread takes the thread with it. A process
+// started from one of those threads would receive its Pdeathsig.
+func churnThreads() {
+	for range 200 {
+		done := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			time.Sleep(time.Millisecond)
+			close(done)
+		}()
+		<-done
 	}
 }
 

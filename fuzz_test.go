@@ -1,0 +1,515 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/arbor-go/supervisor/internal/model"
+)
+
+// FuzzTree decodes its input into a tree configuration and a sequence of
+// operations, drives a real Tree with them inside a synctest bubble, and
+// compares the tree with internal/model after every operation.
+//
+// Input: strategy, max restarts, period, number of static children, one byte
+// per static child, then operations of three bytes each (see fuzzOp).
+func FuzzTree(f *testing.F) {
+	f.Add([]byte{0, 2, 4, 3, 0, 1, 2, 0, 0, 0, 0, 1, 8, 0, 2, 16})
+	f.Add([]byte{1, 1, 2, 3, 0, 4, 9, 0, 1, 8, 10, 3, 0, 0, 0, 24})
+	f.Add([]byte{2, 3, 9, 4, 1, 0, 2, 4, 1, 2, 0, 7, 1, 0, 12, 0, 0})
+	f.Add([]byte{3, 2, 3, 0, 5, 0, 0, 5, 1, 17, 5, 2, 64, 0, 0, 8, 9, 3, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		synctest.Test(t, func(t *testing.T) { runFuzz(t, data) })
+	})
+}
+
+var fuzzNames = [...]string{"a", "b", "c", "d", "e", "f"}
+
+const fuzzMaxOps = 48
+
+// fuzzSpec decodes a child's restart type, hang flag and Shutdown.
+func fuzzSpec(name string, b byte) model.Spec {
+	return model.Spec{
+		Name:     name,
+		Restart:  model.Restart(b % 3),
+		Hang:     (b>>2)%4 == 1,
+		Shutdown: time.Duration((b>>4)%3+1) * time.Second,
+	}
+}
+
+// fuzzInc is one incarnation of a child, as its body sees it.
+type fuzzInc struct {
+	name    string
+	ctx     context.Context
+	exit    chan model.Exit
+	release chan struct{} // hung children: return late, after abandonment
+	hang    bool
+}
+
+type fuzzDriver struct {
+	t  *testing.T
+	m  *model.Model
+	tr *Tree
+	t0 time.Time
+
+	mu      sync.Mutex
+	log     []string
+	dropped int
+	cur     map[string]*fuzzInc // the latest incarnation of each name
+	hung    []*fuzzInc          // hung incarnations not yet released
+	live    int                 // bodies executing
+	starts  int
+	exits   int
+
+	cancel context.CancelFunc
+	errc   chan error
+	steps  []string
+	failed bool
+}
+
+func (d *fuzzDriver) hook(e Event) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dropped += e.Dropped
+	switch e.Kind {
+	case ChildStarted:
+		d.log = append(d.log, "start "+e.Child)
+	case ShutdownTimeout:
+		d.log = append(d.log, "abandon "+e.Child)
+	case ChildExited:
+		switch {
+		case e.Shutdown && errors.Is(e.Err, ErrShutdownTimeout):
+			// reported as "abandon" already
+		case e.Shutdown:
+			d.log = append(d.log, "stop "+e.Child)
+		default:
+			d.log = append(d.log, "exit "+e.Child)
+		}
+	}
+}
+
+// body returns the Run of a child; hang makes it ignore cancellation.
+func (d *fuzzDriver) body(name string, hang bool) func(context.Context) error {
+	return func(ctx context.Context) error {
+		inc := &fuzzInc{name: name, ctx: ctx, exit: make(chan model.Exit, 1), release: make(chan struct{}), hang: hang}
+		d.mu.Lock()
+		d.cur[name] = inc
+		d.live++
+		d.starts++
+		if hang {
+			d.hung = append(d.hung, inc)
+		}
+		d.mu.Unlock()
+		defer func() {
+			d.mu.Lock()
+			d.live--
+			d.exits++
+			d.mu.Unlock()
+		}()
+		var done <-chan struct{}
+		if !hang {
+			done = ctx.Done()
+		}
+		select {
+		case <-done:
+			return ctx.Err()
+		case <-inc.release:
+			return errBoom // a late exit of an abandoned incarnation
+		case how := <-inc.exit:
+			switch how {
+			case model.ExitNormal:
+				return nil
+			case model.ExitError:
+				return errBoom
+			case model.ExitPanic:
+				panic("fuzz panic")
+			default:
+				return context.Canceled
+			}
+		}
+	}
+}
+
+func (d *fuzzDriver) realSpec(s model.Spec) Spec {
+	return Spec{Name: s.Name, Restart: Restart(s.Restart), Shutdown: s.Shutdown, Run: d.body(s.Name, s.Hang)}
+}
+
+func (d *fuzzDriver) fail(format string, args ...any) {
+	if d.failed {
+		return
+	}
+	d.failed = true
+	d.t.Errorf("after steps:\n  %s\n%s", strings.Join(d.steps, "\n  "), fmt.Sprintf(format, args...))
+}
+
+func (d *fuzzDriver) startRun() {
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	d.errc = make(chan error, 1)
+	go func() { d.errc <- d.tr.Run(ctx) }()
+	d.m.Run()
+}
+
+func runFuzz(t *testing.T, data []byte) {
+	at := func(i int) byte {
+		if i < len(data) {
+			return data[i]
+		}
+		return 0
+	}
+	strategy := model.Strategy(at(0) % 4)
+	maxR := int(at(1) % 5)
+	period := time.Duration(at(2)%10+1) * time.Second
+	pos := 3
+	var specs []model.Spec
+	if strategy != model.SimpleOneForOne {
+		n := int(at(3) % 6)
+		pos = 4
+		for i := 0; i < n; i++ {
+			specs = append(specs, fuzzSpec(fuzzNames[i], at(pos)))
+			pos++
+		}
+	}
+	d := &fuzzDriver{t: t, m: model.New(strategy, maxR, period, specs...), t0: time.Now(), cur: map[string]*fuzzInc{}}
+	var real []Spec
+	for _, s := range specs {
+		real = append(real, d.realSpec(s))
+	}
+	var err error
+	d.tr, err = New(WithStrategy(Strategy(strategy)), WithIntensity(maxR, period), WithChildren(real...), WithHook(d.hook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.steps = append(d.steps, fmt.Sprintf("New(%v, intensity %d in %v, %d children %+v)", Strategy(strategy), maxR, period, len(specs), specs))
+	d.startRun()
+	d.check("Run", nil, model.OK)
+
+	for n := 0; pos < len(data) && n < fuzzMaxOps && !d.failed; n++ {
+		d.op(at(pos), at(pos+1), at(pos+2))
+		pos += 3
+	}
+	if !d.failed && d.m.Running {
+		d.cancel()
+		d.m.Cancel()
+		d.check("cancel (end)", nil, model.OK)
+	}
+	if os.Getenv("ARBOR_FUZZ_TRACE") != "" {
+		t.Logf("steps:\n  %s", strings.Join(d.steps, "\n  "))
+	}
+	// Clean up whatever state a failure left: stop the tree, let hung
+	// children return, and verify every start was matched by one exit.
+	d.cancel()
+	time.Sleep(time.Hour)
+	d.releaseHung()
+	synctest.Wait()
+	<-d.errc
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.failed && (d.live != 0 || d.starts != d.exits) {
+		d.fail("after the end: %d bodies live, %d starts, %d exits", d.live, d.starts, d.exits)
+	}
+}
+
+func (d *fuzzDriver) releaseHung() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, inc := range d.hung {
+		close(inc.release)
+	}
+	d.hung = nil
+}
+
+// releaseStale lets the abandoned (cancelled) hung incarnations return.
+func (d *fuzzDriver) releaseStale() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	keep := d.hung[:0]
+	for _, inc := range d.hung {
+		if inc.ctx.Err() != nil {
+			close(inc.release)
+		} else {
+			keep = append(keep, inc)
+		}
+	}
+	d.hung = keep
+}
+
+// op performs one operation on both the tree and the model.
+func (d *fuzzDriver) op(code, a, b byte) {
+	m := d.m
+	name := fuzzNames[int(a)%len(fuzzNames)]
+	var call func() error
+	var want model.Result
+	var desc string
+	switch code % 16 {
+	case 0, 1, 2, 3, 4, 14: // a running child exits by itself
+		var runningNames []string
+		for _, c := range m.Children {
+			if c.Running {
+				runningNames = append(runningNames, c.Name)
+			}
+		}
+		if len(runningNames) == 0 {
+			return
+		}
+		name = runningNames[int(a)%len(runningNames)]
+		how := model.Exit(b % 4)
+		desc = fmt.Sprintf("exit %s %v", name, []string{"normal", "error", "panic", "canceled"}[how])
+		d.mu.Lock()
+		inc := d.cur[name]
+		d.mu.Unlock()
+		inc.exit <- how
+		m.Exit(name, how)
+	case 5, 6:
+		s := fuzzSpec(name, b)
+		desc = fmt.Sprintf("Add(%+v)", s)
+		spec := d.realSpec(s)
+		call = func() error {
+			got, err := d.tr.Add(spec)
+			if err == nil && got != s.Name {
+				return fmt.Errorf("Add returned name %q", got)
+			}
+			return err
+		}
+		want = m.Add(s)
+	case 7:
+		desc = "Terminate(" + name + ")"
+		call = func() error { return d.tr.Terminate(name) }
+		want = m.Terminate(name)
+	case 8:
+		desc = "Restart(" + name + ")"
+		call = func() error { return d.tr.Restart(name) }
+		want = m.Restart(name)
+	case 9:
+		desc = "Delete(" + name + ")"
+		call = func() error { return d.tr.Delete(name) }
+		want = m.Delete(name)
+	case 10, 11, 15:
+		dt := time.Duration(int(a)%20+1) * 250 * time.Millisecond
+		desc = fmt.Sprintf("advance %v", dt)
+		m.Advance(dt)
+	case 12:
+		if m.Running {
+			desc = "cancel"
+			d.cancel()
+			m.Cancel()
+		} else {
+			desc = "Run again"
+			d.startRun()
+		}
+	case 13:
+		desc = "release stale"
+		d.releaseStale()
+		m.Release()
+	}
+	d.check(desc, call, want)
+}
+
+// check runs call (if any) in the background, lets the fake clock reach the
+// model's, and compares the tree with the model.
+func (d *fuzzDriver) check(desc string, call func() error, want model.Result) {
+	d.steps = append(d.steps, desc)
+	m := d.m
+	var res chan error
+	if call != nil {
+		res = make(chan error, 1)
+		go func() { res <- call() }()
+	}
+	if dt := m.Now - time.Since(d.t0); dt > 0 {
+		time.Sleep(dt)
+	} else if dt < 0 {
+		d.fail("fake clock %v is past the model's %v", time.Since(d.t0), m.Now)
+		return
+	}
+	synctest.Wait()
+
+	if res != nil {
+		select {
+		case err := <-res:
+			if got := classifyResult(err); got != want || (got == model.OK && err != nil) {
+				d.fail("%s returned %v (%v), model says %v", desc, got, err, want)
+				return
+			}
+		default:
+			d.fail("%s has not returned by %v", desc, m.Now)
+			return
+		}
+	}
+
+	// Run's return.
+	if m.Returned {
+		select {
+		case err := <-d.errc:
+			d.errc <- err // keep it for the end
+			if msg := compareRunErr(m, err); msg != "" {
+				d.fail("Run's error: %s", msg)
+				return
+			}
+		default:
+			d.fail("Run has not returned; the model says it has")
+			return
+		}
+	} else {
+		select {
+		case err := <-d.errc:
+			d.fail("Run returned %v; the model says it runs", err)
+			return
+		default:
+		}
+		if err := d.tr.checkInvariants(); err != nil {
+			d.fail("invariant: %v", err)
+			return
+		}
+	}
+
+	// Children and counts.
+	got := d.tr.Children()
+	var want2 []string
+	for _, c := range m.Children {
+		st := Stopped
+		if c.Running {
+			st = Running
+		}
+		want2 = append(want2, fmt.Sprintf("%s:%v:%v:%d:%v", c.Name, st, Restart(c.Restart), c.Restarts, c.Err))
+	}
+	var got2 []string
+	for _, c := range got {
+		got2 = append(got2, fmt.Sprintf("%s:%v:%v:%d:%v", c.Name, c.State, c.Restart, c.Restarts, classifyErr(c.Err)))
+	}
+	if !slices.Equal(got2, want2) {
+		d.fail("Children:\n  got  %v\n  want %v", got2, want2)
+		return
+	}
+	if c, w := d.tr.Count(), (Counts{Specs: len(m.Children), Active: m.Active()}); c != w {
+		d.fail("Count %+v, model %+v", c, w)
+		return
+	}
+	if m.Returned {
+		if err := d.tr.checkInvariants(); err != nil {
+			d.fail("stopped tree invariant: %v", err)
+			return
+		}
+	}
+
+	// Records, and the bodies actually executing.
+	d.mu.Lock()
+	log, dropped, live := d.log, d.dropped, d.live
+	d.log = nil
+	d.mu.Unlock()
+	wantLog := m.Log
+	m.Log = nil
+	if msg := compareLog(log, wantLog); msg != "" {
+		d.fail("%s\n  got  %q\n  want %v", msg, log, wantLog)
+		return
+	}
+	if dropped != 0 {
+		d.fail("%d events dropped", dropped)
+		return
+	}
+	if w := m.Active() + m.Stale; live != w {
+		d.fail("%d child bodies executing, model says %d active + %d abandoned", live, m.Active(), m.Stale)
+	}
+}
+
+// compareLog compares records, ignoring the order within a concurrent batch.
+func compareLog(got []string, want []model.Entry) string {
+	if len(got) != len(want) {
+		return "records differ"
+	}
+	for i := 0; i < len(want); {
+		j := i + 1
+		if b := want[i].Batch; b != 0 {
+			for j < len(want) && want[j].Batch == b {
+				j++
+			}
+		}
+		var w []string
+		for _, e := range want[i:j] {
+			w = append(w, e.Text)
+		}
+		g := slices.Clone(got[i:j])
+		if j-i > 1 {
+			slices.Sort(w)
+			slices.Sort(g)
+		}
+		if !slices.Equal(g, w) {
+			return fmt.Sprintf("records differ at %d", i)
+		}
+		i = j
+	}
+	return ""
+}
+
+func compareRunErr(m *model.Model, err error) string {
+	if got := errors.Is(err, ErrTooManyRestarts); got != m.GaveUp {
+		return fmt.Sprintf("%v: ErrTooManyRestarts %v, model %v", err, got, m.GaveUp)
+	}
+	if m.GaveUp {
+		var ce *ChildError
+		if !errors.As(err, &ce) || ce.Child != m.GaveUpChild || classifyErr(ce.Err) != m.GaveUpErr {
+			return fmt.Sprintf("%v: want gave up on %s with %v", err, m.GaveUpChild, m.GaveUpErr)
+		}
+	}
+	if got := errors.Is(err, ErrShutdownTimeout); got != (len(m.Abandoned) > 0) {
+		return fmt.Sprintf("%v: ErrShutdownTimeout %v, model abandoned %v", err, got, m.Abandoned)
+	}
+	if len(m.Abandoned) > 0 {
+		var se *ShutdownTimeoutError
+		if !errors.As(err, &se) {
+			return fmt.Sprintf("%v: no ShutdownTimeoutError", err)
+		}
+		got, want := slices.Clone(se.Children), slices.Clone(m.Abandoned)
+		if m.Strategy == model.SimpleOneForOne {
+			slices.Sort(got)
+			slices.Sort(want)
+		}
+		if !slices.Equal(got, want) {
+			return fmt.Sprintf("abandoned %v, model %v", se.Children, m.Abandoned)
+		}
+	}
+	if !m.GaveUp && len(m.Abandoned) == 0 && err != nil {
+		return fmt.Sprintf("%v, model nil", err)
+	}
+	return ""
+}
+
+func classifyResult(err error) model.Result {
+	switch {
+	case err == nil:
+		return model.OK
+	case errors.Is(err, ErrUnknownChild):
+		return model.Unknown
+	case errors.Is(err, ErrNotRunning):
+		return model.NotRunning
+	case errors.Is(err, ErrDuplicateChild):
+		return model.Duplicate
+	case errors.Is(err, ErrShutdownTimeout):
+		return model.Timeout
+	}
+	return 255
+}
+
+func classifyErr(err error) model.ErrKind {
+	var pe *PanicError
+	switch {
+	case err == nil:
+		return model.ErrNone
+	case errors.Is(err, ErrShutdownTimeout):
+		return model.ErrTimeout
+	case errors.As(err, &pe):
+		return model.ErrPanic
+	case errors.Is(err, errBoom):
+		return model.ErrBoom
+	case errors.Is(err, context.Canceled):
+		return model.ErrCanceled
+	}
+	return 255
+}

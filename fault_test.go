@@ -500,3 +500,69 @@ func TestFault_ObserverBlocksOrPanics(t *testing.T) {
 		})
 	}
 }
+
+// slowStop is a child that takes d to return once cancelled.
+func slowStop(h *harness, name string, d time.Duration) Spec {
+	return Spec{Name: name, Run: func(ctx context.Context) error {
+		h.record("start " + name)
+		<-ctx.Done()
+		time.Sleep(d)
+		h.record("stop " + name)
+		return nil
+	}}
+}
+
+// Failures that arrive while a group restart waits for a slow bystander:
+// members' own failures are absorbed into the running restart (counted once,
+// Temporary members removed); a non-member's failure waits for it and then
+// makes a group restart of its own.
+func TestFault_FailuresDuringGroupRestart(t *testing.T) {
+	t.Run("members", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := newHarness(t)
+			r := start(t, mustNew(t, WithStrategy(OneForAll), WithIntensity(1, time.Hour), WithChildren(
+				h.spec("a", Permanent), h.spec("t", Temporary), h.spec("b", Permanent), slowStop(h, "slow", time.Second))))
+			h.take()
+			h.exit("a", errBoom)
+			time.Sleep(500 * time.Millisecond)
+			h.exit("t", errBoom)
+			h.exit("b", errBoom)
+			assert.Equal(t, map[string]ChildState{"a": Restarting, "t": Restarting, "b": Restarting, "slow": Stopping}, states(r.tree))
+			require.NoError(t, r.tree.checkInvariants())
+			time.Sleep(time.Second)
+			assert.Equal(t, []string{"exit a", "exit t", "exit b", "stop slow", "start a", "start b", "start slow"}, h.take())
+			for _, c := range r.tree.Children() {
+				assert.Equal(t, Running, c.State, c.Name)
+				assert.Equal(t, 1, c.Restarts, c.Name)
+			}
+			assert.Equal(t, []string{"a", "b", "slow"}, names(r.tree.Children()))
+			_, over := r.done()
+			require.False(t, over, "one group restart, counted once")
+			require.NoError(t, r.stop())
+		})
+	})
+	t.Run("non-member", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := newHarness(t)
+			r := start(t, mustNew(t, WithStrategy(RestForOne), WithIntensity(2, time.Hour), WithChildren(
+				h.spec("x", Permanent), h.spec("a", Permanent), slowStop(h, "slow", time.Second), h.spec("y", Permanent))))
+			h.take()
+			h.exit("a", errBoom)
+			time.Sleep(500 * time.Millisecond)
+			h.exit("x", errBoom)
+			assert.Equal(t, Restarting, states(r.tree)["x"])
+			time.Sleep(5 * time.Second)
+			assert.Equal(t, []string{"exit a", "stop y", "exit x", "stop slow", "start a", "start slow", "start y",
+				"stop y", "stop slow", "stop a", "start x", "start a", "start slow", "start y"}, h.take())
+			got := map[string]int{}
+			for _, c := range r.tree.Children() {
+				assert.Equal(t, Running, c.State, c.Name)
+				got[c.Name] = c.Restarts
+			}
+			assert.Equal(t, map[string]int{"x": 1, "a": 2, "slow": 2, "y": 2}, got)
+			_, over := r.done()
+			require.False(t, over, "two restarts within 2")
+			require.NoError(t, r.stop())
+		})
+	})
+}

@@ -35,14 +35,18 @@ var fuzzNames = [...]string{"a", "b", "c", "d", "e", "f"}
 
 const fuzzMaxOps = 48
 
-// fuzzSpec decodes a child's restart type, hang flag and Shutdown.
-func fuzzSpec(name string, b byte) model.Spec {
-	return model.Spec{
+// fuzzSpec decodes a child's restart type, hang flag, Shutdown,
+// Significant flag (only where valid) and WaitReady (the child calls Ready at
+// once, so that the model is unchanged but the readiness path runs).
+func (d *fuzzDriver) fuzzSpec(name string, b byte) (model.Spec, bool) {
+	s := model.Spec{
 		Name:     name,
 		Restart:  model.Restart(b % 3),
 		Hang:     (b>>2)%4 == 1,
-		Shutdown: time.Duration((b>>4)%3+1) * time.Second,
+		Shutdown: time.Duration((b>>4)&3%3+1) * time.Second,
 	}
+	s.Significant = b&0x40 != 0 && s.Restart != model.Permanent && d.m.AutoShutdown != model.Never
+	return s, b&0x80 != 0
 }
 
 // fuzzInc is one incarnation of a child, as its body sees it.
@@ -97,8 +101,11 @@ func (d *fuzzDriver) hook(e Event) {
 }
 
 // body returns the Run of a child; hang makes it ignore cancellation.
-func (d *fuzzDriver) body(name string, hang bool) func(context.Context) error {
+func (d *fuzzDriver) body(name string, hang, ready bool) func(context.Context) error {
 	return func(ctx context.Context) error {
+		if ready {
+			Ready(ctx)
+		}
 		inc := &fuzzInc{name: name, ctx: ctx, exit: make(chan model.Exit, 1), release: make(chan struct{}), hang: hang}
 		d.mu.Lock()
 		d.cur[name] = inc
@@ -138,8 +145,9 @@ func (d *fuzzDriver) body(name string, hang bool) func(context.Context) error {
 	}
 }
 
-func (d *fuzzDriver) realSpec(s model.Spec) Spec {
-	return Spec{Name: s.Name, Restart: Restart(s.Restart), Shutdown: s.Shutdown, Run: d.body(s.Name, s.Hang)}
+func (d *fuzzDriver) realSpec(s model.Spec, waitReady bool) Spec {
+	return Spec{Name: s.Name, Restart: Restart(s.Restart), Shutdown: s.Shutdown, Significant: s.Significant,
+		WaitReady: waitReady, Run: d.body(s.Name, s.Hang, waitReady)}
 }
 
 func (d *fuzzDriver) fail(format string, args ...any) {
@@ -166,29 +174,36 @@ func runFuzz(t *testing.T, data []byte) {
 		return 0
 	}
 	strategy := model.Strategy(at(0) % 4)
+	auto := model.Never
+	if strategy != model.SimpleOneForOne {
+		auto = model.AutoShutdown((at(0) >> 2) % 3)
+	}
 	maxR := int(at(1) % 5)
 	period := time.Duration(at(2)%10+1) * time.Second
+	d := &fuzzDriver{t: t, m: model.New(strategy, maxR, period), t0: time.Now(), cur: map[string]*fuzzInc{}}
+	d.m.AutoShutdown = auto
 	pos := 3
 	var specs []model.Spec
+	var real []Spec
 	if strategy != model.SimpleOneForOne {
 		n := int(at(3) % 6)
 		pos = 4
 		for i := 0; i < n; i++ {
-			specs = append(specs, fuzzSpec(fuzzNames[i], at(pos)))
+			s, ready := d.fuzzSpec(fuzzNames[i], at(pos))
+			specs = append(specs, s)
+			real = append(real, d.realSpec(s, ready))
+			d.m.Children = append(d.m.Children, &model.Child{Spec: s})
 			pos++
 		}
 	}
-	d := &fuzzDriver{t: t, m: model.New(strategy, maxR, period, specs...), t0: time.Now(), cur: map[string]*fuzzInc{}}
-	var real []Spec
-	for _, s := range specs {
-		real = append(real, d.realSpec(s))
-	}
 	var err error
-	d.tr, err = New(WithStrategy(Strategy(strategy)), WithIntensity(maxR, period), WithChildren(real...), WithHook(d.hook))
+	d.tr, err = New(WithStrategy(Strategy(strategy)), WithAutoShutdown(AutoShutdown(auto)), WithIntensity(maxR, period),
+		WithChildren(real...), WithHook(d.hook))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.steps = append(d.steps, fmt.Sprintf("New(%v, intensity %d in %v, %d children %+v)", Strategy(strategy), maxR, period, len(specs), specs))
+	d.steps = append(d.steps, fmt.Sprintf("New(%v, %v, intensity %d in %v, %d children %+v)",
+		Strategy(strategy), AutoShutdown(auto), maxR, period, len(specs), specs))
 	d.startRun()
 	d.check("Run", nil, model.OK)
 
@@ -269,9 +284,9 @@ func (d *fuzzDriver) op(code, a, b byte) {
 		inc.exit <- how
 		m.Exit(name, how)
 	case 5, 6:
-		s := fuzzSpec(name, b)
-		desc = fmt.Sprintf("Add(%+v)", s)
-		spec := d.realSpec(s)
+		s, ready := d.fuzzSpec(name, b)
+		desc = fmt.Sprintf("Add(%+v ready %v)", s, ready)
+		spec := d.realSpec(s, ready)
 		call = func() error {
 			got, err := d.tr.Add(spec)
 			if err == nil && got != s.Name {

@@ -18,6 +18,15 @@ import (
 	"time"
 )
 
+// AutoShutdown mirrors supervisor.AutoShutdown.
+type AutoShutdown uint8
+
+const (
+	Never AutoShutdown = iota
+	AnySignificant
+	AllSignificant
+)
+
 // Strategy mirrors supervisor.Strategy.
 type Strategy uint8
 
@@ -97,6 +106,9 @@ type Spec struct {
 	Restart  Restart
 	Shutdown time.Duration // > 0
 	Hang     bool          // ignores cancellation: abandoned after Shutdown
+	// Significant children stop the tree (AutoShutdown) when they exit by
+	// themselves and are not restarted.
+	Significant bool
 }
 
 // Child is the model's record of a child.
@@ -117,9 +129,10 @@ type Entry struct {
 
 // Model is a tree.
 type Model struct {
-	Strategy    Strategy
-	MaxRestarts int
-	Period      time.Duration
+	Strategy     Strategy
+	AutoShutdown AutoShutdown
+	MaxRestarts  int
+	Period       time.Duration
 
 	Now      time.Duration // the clock, advanced by Advance and by Shutdown waits
 	Children []*Child      // in start order
@@ -308,6 +321,7 @@ func (m *Model) Exit(name string, how Exit) {
 	m.log("exit %s", c.Name)
 	if !(c.Restart == Permanent || c.Restart == Transient && how != ExitNormal) {
 		m.settle(c)
+		m.autoShutdown(c)
 		return
 	}
 	switch m.Strategy {
@@ -341,6 +355,25 @@ func (m *Model) Exit(name string, how Exit) {
 				m.start(mb, true)
 			}
 		}
+	}
+}
+
+// autoShutdown stops the tree when the exit of c, which is not restarted,
+// calls for it.
+func (m *Model) autoShutdown(c *Child) {
+	if !c.Significant {
+		return
+	}
+	switch m.AutoShutdown {
+	case AnySignificant:
+		m.shutdown()
+	case AllSignificant:
+		for _, o := range m.Children {
+			if o.Significant && o.Running {
+				return
+			}
+		}
+		m.shutdown()
 	}
 }
 

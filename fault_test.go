@@ -566,3 +566,61 @@ func TestFault_FailuresDuringGroupRestart(t *testing.T) {
 		})
 	})
 }
+
+// Ready and Heartbeat called late, from a goroutine the child leaked, on the
+// context of an incarnation that has ended, change nothing for the
+// incarnation that replaced it.
+func TestFault_LateReadyFromLeakedGoroutine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var runs atomic.Int32
+		late := make(chan struct{})
+		var wg sync.WaitGroup
+		spec := Spec{Name: "w", WaitReady: true, Watchdog: time.Second, Run: func(ctx context.Context) error {
+			n := runs.Add(1)
+			if n == 1 {
+				wg.Add(1)
+				go func() { // leaks past the child's return
+					defer wg.Done()
+					<-late
+					Ready(ctx)
+					Ready(ctx)
+					Heartbeat(ctx)
+				}()
+				return errBoom // fails before Ready: Add fails
+			}
+			<-ctx.Done() // never Ready: stays Starting
+			return nil
+		}}
+		r := start(t, mustNew(t, WithChildren(Spec{Name: "a", Run: func(ctx context.Context) error { <-ctx.Done(); return nil }})))
+		errc := make(chan error, 1)
+		go func() { _, err := r.tree.Add(spec); errc <- err }()
+		require.ErrorIs(t, <-errc, ErrStartFailed)
+		go func() { _, err := r.tree.Add(spec); errc <- err }()
+		synctest.Wait()
+		close(late) // the first incarnation's context calls Ready now
+		wg.Wait()
+		synctest.Wait()
+		assert.Equal(t, Starting, states(r.tree)["w"], "the late Ready belongs to the old incarnation")
+		select {
+		case err := <-errc:
+			t.Fatalf("Add returned %v on a stale Ready", err)
+		default:
+		}
+		require.NoError(t, r.stop())
+		assert.ErrorIs(t, <-errc, ErrStartFailed)
+	})
+}
+
+// A tree given its own Run as a child fails that child with
+// ErrAlreadyRunning, restarts it and finally gives up: no deadlock.
+func TestFault_TreeAsItsOwnChild(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var tr *Tree
+		tr = mustNew(t, WithIntensity(2, time.Minute), WithChildren(
+			Spec{Name: "self", Run: func(ctx context.Context) error { return tr.Run(ctx) }}))
+		err := tr.Run(context.Background())
+		assert.ErrorIs(t, err, ErrTooManyRestarts)
+		assert.ErrorIs(t, err, ErrAlreadyRunning)
+		assert.Equal(t, 2, tr.Children()[0].Restarts)
+	})
+}

@@ -195,33 +195,29 @@ func (inc *incarnation) run() {
 }
 
 // child is the tree's record of a child. Owned by the loop while the tree
-// runs, and by Tree.mu otherwise.
+// runs, and by Tree.mu otherwise. Kept to 128 bytes: what only backoff,
+// watchdogs and group restarts need lives in x, allocated on first use.
 type child struct {
 	spec       Spec
 	state      ChildState
-	restarts   int   // automatic restarts in this Run
-	err        error // last exit's error
+	removing   bool   // Delete (or a SimpleOneForOne Terminate) will remove it once stopped
+	removed    bool   // no longer in the tree
+	deferred   bool   // a failure waits for the running group plan to end
+	gen        uint32 // bumped by Terminate and Delete: plans skip children whose gen moved
+	restarts   int    // automatic restarts in this Run
+	err        error  // last exit's error
 	prev, next *child
-
-	inc       *incarnation // the live incarnation, nil when none
-	startedAt time.Duration
-	streak    int // consecutive automatic restarts, for backoff
-
-	// Intent and coordination, loop-owned.
-	gen      uint32 // bumped by Terminate and Delete: plans skip children whose gen moved
-	removing bool   // Delete (or a SimpleOneForOne Terminate) will remove it once stopped
-	removed  bool   // no longer in the tree
-	deferred bool   // a failure waits for the running group plan to end
-	stopPlan *plan  // the group plan that will stop it; its own exits meanwhile are absorbed
-
-	timers *childTimers // allocated on first use
+	inc        *incarnation // the live incarnation, nil when none
+	x          *childExtra
 }
 
-// childTimers are a child's deadlines in the loop's heap.
-type childTimers struct {
-	restart  timer // a backoff delay before an automatic restart
-	shutdown timer // the Shutdown limit of a stopping incarnation
-	watchdog timer // the next heartbeat check
+// childExtra is the part of a child's record that few children need.
+type childExtra struct {
+	restart   timer         // a backoff delay before an automatic restart
+	watchdog  timer         // the next heartbeat check
+	startedAt time.Duration // start of the live incarnation (with backoff only)
+	streak    int           // consecutive automatic restarts (with backoff only)
+	stopPlan  *plan         // the group plan that will stop it; its own exits meanwhile are absorbed
 }
 
 // timer is an entry in the loop's deadline heap; its Value says what is due.
@@ -231,26 +227,85 @@ type timerTarget struct {
 	kind timerKind
 	c    *child
 	p    *plan
+	q    *stopQueue
 }
 
 type timerKind uint8
 
 const (
 	tRestart timerKind = iota
-	tShutdown
 	tWatchdog
 	tPlanDelay
+	tStopQueue
 )
 
-func (c *child) tm() *childTimers {
-	if c.timers == nil {
-		c.timers = &childTimers{
+func (c *child) ext() *childExtra {
+	if c.x == nil {
+		c.x = &childExtra{
 			restart:  timer{Value: timerTarget{kind: tRestart, c: c}},
-			shutdown: timer{Value: timerTarget{kind: tShutdown, c: c}},
 			watchdog: timer{Value: timerTarget{kind: tWatchdog, c: c}},
 		}
 	}
-	return c.timers
+	return c.x
+}
+
+// stopPlan returns the group plan that is to stop c, if any.
+func (c *child) stopPlan() *plan {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.stopPlan
+}
+
+func (c *child) setStopPlan(p *plan) {
+	if p != nil || c.x != nil {
+		c.ext().stopPlan = p
+	}
+}
+
+// stopQueue holds the Shutdown deadlines of the stopping incarnations whose
+// children share one Shutdown duration. Each deadline is the stop time plus
+// that duration, so they arrive in order: a FIFO whose head alone sits in the
+// loop's heap replaces a timer per stopping child. Entries of incarnations
+// that ended are dropped when they reach the head.
+type stopQueue struct {
+	d     time.Duration
+	items []stopItem
+	head  int
+	timer timer
+}
+
+type stopItem struct {
+	inc *incarnation
+	at  time.Duration
+}
+
+// live reports whether the item's incarnation is still the one that runs.
+func (it stopItem) live() bool { return it.inc.c.inc == it.inc }
+
+// trim drops the ended incarnations at the head and reports the first
+// deadline left, if any.
+func (q *stopQueue) trim() (time.Duration, bool) {
+	for q.head < len(q.items) && !q.items[q.head].live() {
+		q.items[q.head] = stopItem{}
+		q.head++
+	}
+	if q.head == len(q.items) {
+		if cap(q.items) > 1024 {
+			q.items = nil // let a mass stop's memory go
+		} else {
+			q.items = q.items[:0]
+		}
+		q.head = 0
+		return 0, false
+	}
+	if q.head > 64 && q.head > len(q.items)/2 {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items = q.items[:n]
+		q.head = 0
+	}
+	return q.items[q.head].at, true
 }
 
 func (c *child) info() ChildInfo {

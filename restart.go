@@ -76,11 +76,11 @@ func (b *backoff) delay(streak int) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*j()))
 }
 
-// noteExit updates a child's streak when it exits by itself after running for
-// ran: a child that ran for at least max starts its streak afresh.
-func (b *backoff) noteExit(c *child, ran time.Duration) {
-	if b.initial > 0 && ran >= b.max {
-		c.streak = 0
+// noteExit updates a child's streak when it exits by itself at now: a child
+// that ran for at least max starts its streak afresh.
+func (b *backoff) noteExit(c *child, now time.Duration) {
+	if b.initial > 0 && c.x != nil && now-c.x.startedAt >= b.max {
+		c.x.streak = 0
 	}
 }
 
@@ -99,15 +99,19 @@ func (l *loop) restart(c *child, inc *incarnation, err error) {
 		}
 		l.plan = nil // the new group restart covers what the old one had left
 	}
-	c.streak++
-	delay := l.bo.delay(c.streak)
+	var delay time.Duration
+	if l.bo.initial > 0 {
+		x := c.ext()
+		x.streak++
+		delay = l.bo.delay(x.streak)
+	}
 	if group {
 		l.groupRestart(c, err, delay)
 		return
 	}
 	if delay > 0 {
 		l.setState(c, Restarting)
-		l.schedule(&c.tm().restart, delay)
+		l.schedule(&c.ext().restart, delay)
 		if l.obs != nil {
 			l.emit(Event{Kind: RestartScheduled, Child: c.spec.Name, Restarts: c.restarts, Delay: delay})
 		}
@@ -118,7 +122,7 @@ func (l *loop) restart(c *child, inc *incarnation, err error) {
 
 // restartNow records an automatic restart of c and performs it, or gives up.
 func (l *loop) restartNow(c *child, err error) {
-	if !l.win.record(l.now()) {
+	if !l.win.record(l.clock) {
 		l.giveUp(c, err)
 		return
 	}

@@ -127,14 +127,14 @@ func (l *loop) step(p *plan) {
 		case p.i < len(p.stops):
 			m := p.stops[p.i]
 			c := m.c
-			if c.inc != nil && (p.kind == planShutdown || c.stopPlan == p) {
-				c.stopPlan = nil
+			if c.inc != nil && (p.kind == planShutdown || c.stopPlan() == p) {
+				c.setStopPlan(nil)
 				inc := c.inc
 				l.stop(c)
 				l.waitFor(p, inc, true)
 				return
 			}
-			c.stopPlan = nil
+			c.setStopPlan(nil)
 			p.i++
 			l.afterStop(p, m)
 		case p.kind == planGroup && !p.delayed:
@@ -146,7 +146,7 @@ func (l *loop) step(p *plan) {
 			}
 		case p.kind == planGroup && !p.counted:
 			p.counted = true
-			if !l.win.record(l.now()) {
+			if !l.win.record(l.clock) {
 				l.plan = nil
 				l.giveUp(p.cause, p.err)
 				return
@@ -234,7 +234,7 @@ func (l *loop) groupRestart(c *child, err error, delay time.Duration) {
 	for i := len(members) - 1; i >= 0; i-- {
 		if m := members[i]; m != c {
 			p.stops = append(p.stops, p.starts[i])
-			m.stopPlan = p
+			m.setStopPlan(p)
 		}
 	}
 	l.setState(c, Restarting)

@@ -141,9 +141,10 @@ func (t *Tree) checkSpec(s *Spec, where string) error {
 // The caller owns t.kids.
 func (t *Tree) insert(s Spec) (*child, error) {
 	if s.Name == "" {
+		var buf [32]byte
 		for {
 			t.seq++
-			s.Name = "child-" + strconv.Itoa(t.seq)
+			s.Name = string(strconv.AppendInt(append(buf[:0], "child-"...), int64(t.seq), 10))
 			if t.kids.get(s.Name) == nil {
 				break
 			}
@@ -387,7 +388,7 @@ func (l *loop) check() error {
 		if c.spec.Significant && c.state != Stopped {
 			sig++
 		}
-		if c.timers != nil && c.timers.restart.Queued() && c.state != Restarting {
+		if c.x != nil && c.x.restart.Queued() && c.state != Restarting {
 			return fmt.Errorf("child %q: restart pending in state %v", c.spec.Name, c.state)
 		}
 	}
@@ -438,8 +439,10 @@ type loop struct {
 
 	heap    deadline.Heap[timerTarget]
 	timer   *time.Timer
-	timerAt time.Duration
+	timerAt time.Duration // when the timer fires, if armed
 	armed   bool
+	clock   time.Duration // now(), read once per pass of the loop
+	stopQs  map[time.Duration]*stopQueue
 
 	win window
 	bo  backoff
@@ -491,6 +494,7 @@ func (l *loop) run() error {
 	l.timer = time.NewTimer(time.Hour)
 	l.timer.Stop()
 	defer l.timer.Stop()
+	l.clock = l.now()
 	l.emit(Event{Kind: TreeStarted})
 
 	p := &plan{kind: planInitial}
@@ -503,15 +507,22 @@ func (l *loop) run() error {
 	ctxDone := l.runCtx.Done()
 	for !(l.stopping && l.plan == nil && l.live == 0) {
 		l.armTimer()
+		var timerC <-chan time.Time
+		if l.armed {
+			timerC = l.timer.C
+		}
 		select {
 		case ev := <-l.events:
+			l.clock = l.now()
 			l.handle(ev)
 		case r := <-l.reqs:
+			l.clock = l.now()
 			l.serve(r)
-		case <-l.timer.C:
+		case <-timerC:
 			l.armed = false
 			l.fire()
 		case <-ctxDone:
+			l.clock = l.now()
 			ctxDone = nil
 			l.shutdown()
 		}
@@ -545,30 +556,27 @@ func (l *loop) emitChild(k EventKind, c *child, err error) {
 	}
 }
 
-// armTimer points the loop's timer at the earliest deadline.
+// armTimer makes the loop's timer fire no later than the earliest deadline.
+// A timer that would fire early (its deadline was removed) is left alone:
+// fire finds nothing due and the timer is armed again, which costs less than
+// resetting it on every removal.
 func (l *loop) armTimer() {
-	e := l.heap.Peek()
-	switch {
-	case e == nil:
-		if l.armed {
-			l.timer.Stop()
-			l.armed = false
-		}
-	case !l.armed || l.timerAt != e.At:
-		l.timer.Reset(e.At - l.now())
+	if e := l.heap.Peek(); e != nil && (!l.armed || e.At < l.timerAt) {
+		l.timer.Reset(e.At - l.clock)
 		l.timerAt, l.armed = e.At, true
 	}
 }
 
 // schedule queues a timer at now+d.
 func (l *loop) schedule(tm *timer, d time.Duration) {
-	tm.At = l.now() + d
+	tm.At = l.clock + d
 	l.heap.Push(tm)
 }
 
 // fire runs every deadline that is due.
 func (l *loop) fire() {
 	now := l.now()
+	l.clock = now
 	for e := l.heap.Peek(); e != nil && e.At <= now; e = l.heap.Peek() {
 		l.heap.Pop()
 		switch tt := e.Value; tt.kind {
@@ -577,10 +585,8 @@ func (l *loop) fire() {
 			if !c.removed && c.inc == nil && c.state == Restarting && !l.stopping {
 				l.restartNow(c, c.err)
 			}
-		case tShutdown:
-			if tt.c.inc != nil {
-				l.abandon(tt.c)
-			}
+		case tStopQueue:
+			l.expire(tt.q, now)
 		case tWatchdog:
 			l.checkWatchdog(tt.c, now)
 		case tPlanDelay:
@@ -637,7 +643,9 @@ func (l *loop) start(c *child, by startKind, announce bool) {
 	inc := &incarnation{Context: ctx, cancel: cancel, c: c, l: l, by: by, ready: !c.spec.WaitReady}
 	inc.announce = announce && inc.ready
 	c.inc = inc
-	c.startedAt = l.now()
+	if l.bo.initial > 0 {
+		c.ext().startedAt = l.clock
+	}
 	l.live++
 	if by == byAuto {
 		c.restarts++
@@ -664,12 +672,66 @@ func (l *loop) stop(c *child) {
 	if inc.watchdog {
 		return // already cancelled, and its Shutdown limit runs
 	}
-	if c.timers != nil {
-		l.heap.Remove(&c.timers.watchdog)
+	if c.x != nil {
+		l.heap.Remove(&c.x.watchdog)
 	}
 	inc.cancel(nil)
-	if d := c.spec.shutdown(); d != Infinity {
-		l.schedule(&c.tm().shutdown, d)
+	l.limit(inc)
+}
+
+// limit starts the Shutdown limit of a cancelled incarnation.
+func (l *loop) limit(inc *incarnation) {
+	d := inc.c.spec.shutdown()
+	if d == Infinity {
+		return
+	}
+	q := l.stopQs[d]
+	if q == nil {
+		if l.stopQs == nil {
+			l.stopQs = make(map[time.Duration]*stopQueue)
+		}
+		q = &stopQueue{d: d}
+		q.timer.Value = timerTarget{kind: tStopQueue, q: q}
+		l.stopQs[d] = q
+	}
+	q.items = append(q.items, stopItem{inc: inc, at: l.clock + d})
+	if !q.timer.Queued() {
+		q.timer.At = l.clock + d
+		l.heap.Push(&q.timer)
+	}
+}
+
+// expire abandons the incarnations of q whose Shutdown limit has passed.
+func (l *loop) expire(q *stopQueue, now time.Duration) {
+	for {
+		at, ok := q.trim()
+		if !ok {
+			return
+		}
+		if at > now {
+			q.timer.At = at
+			l.heap.Push(&q.timer)
+			return
+		}
+		inc := q.items[q.head].inc
+		q.items[q.head] = stopItem{}
+		q.head++
+		l.abandon(inc.c)
+	}
+}
+
+// unlimit forgets the Shutdown limit of an incarnation that has ended,
+// moving its queue's timer to the next deadline.
+func (l *loop) unlimit(inc *incarnation) {
+	q := l.stopQs[inc.c.spec.shutdown()]
+	if q == nil || !q.timer.Queued() {
+		return // Infinity, or the queue is being expired
+	}
+	if at, ok := q.trim(); !ok {
+		l.heap.Remove(&q.timer)
+	} else if at != q.timer.At {
+		q.timer.At = at
+		l.heap.Push(&q.timer)
 	}
 }
 
@@ -710,9 +772,11 @@ func (l *loop) ended(c *child, err error, abandoned bool) {
 	inc := c.inc
 	c.inc = nil
 	l.live--
-	if c.timers != nil {
-		l.heap.Remove(&c.timers.shutdown)
-		l.heap.Remove(&c.timers.watchdog)
+	if inc.stopping || inc.watchdog {
+		l.unlimit(inc)
+	}
+	if c.x != nil {
+		l.heap.Remove(&c.x.watchdog)
 	}
 
 	if inc.stopping {
@@ -738,7 +802,7 @@ func (l *loop) ended(c *child, err error, abandoned bool) {
 		err = &ChildError{Tree: l.cfg.name, Child: c.spec.Name, Kind: ErrWatchdogTimeout, Err: err,
 			Detail: "no heartbeat within " + c.spec.Watchdog.String()}
 	}
-	l.bo.noteExit(c, l.now()-c.startedAt)
+	l.bo.noteExit(c, l.clock)
 
 	if !inc.ready {
 		// It returned before Ready: a failed start.
@@ -776,7 +840,7 @@ func (l *loop) failed(c *child, inc *incarnation, err error) {
 		l.settle(c)
 		return
 	}
-	if p := l.plan; p != nil && c.stopPlan == p {
+	if p := l.plan; p != nil && c.stopPlan() == p {
 		// A group restart was about to stop it: it restarts with the group.
 		l.emitExit(c, err, c.spec.Restart != Temporary)
 		l.setState(c, Restarting)
@@ -808,8 +872,8 @@ func (l *loop) settle(c *child) {
 		l.remove(c)
 		return
 	}
-	if c.timers != nil {
-		l.heap.Remove(&c.timers.restart)
+	if c.x != nil {
+		l.heap.Remove(&c.x.restart)
 	}
 	l.setState(c, Stopped)
 }
@@ -820,8 +884,8 @@ func (l *loop) remove(c *child) {
 		return
 	}
 	l.setState(c, Stopped)
-	if c.timers != nil {
-		l.heap.Remove(&c.timers.restart)
+	if c.x != nil {
+		l.heap.Remove(&c.x.restart)
 	}
 	c.deferred = false
 	l.kids.remove(c)
@@ -866,8 +930,8 @@ func (l *loop) shutdown() {
 	for c := l.kids.tail; c != nil; {
 		prev := c.prev
 		c.deferred = false
-		if c.timers != nil {
-			l.heap.Remove(&c.timers.restart)
+		if c.x != nil {
+			l.heap.Remove(&c.x.restart)
 		}
 		switch {
 		case c.inc == nil:
@@ -950,8 +1014,8 @@ func (l *loop) terminate(r *request) {
 		c.removing = true
 	}
 	c.deferred = false
-	if c.timers != nil {
-		l.heap.Remove(&c.timers.restart)
+	if c.x != nil {
+		l.heap.Remove(&c.x.restart)
 	}
 	inc := c.inc
 	if inc == nil {
@@ -985,8 +1049,8 @@ func (l *loop) manualRestart(r *request) {
 	}
 	gen := c.gen
 	c.deferred = false
-	if c.timers != nil {
-		l.heap.Remove(&c.timers.restart)
+	if c.x != nil {
+		l.heap.Remove(&c.x.restart)
 	}
 	if inc := c.inc; inc != nil {
 		l.stop(c)
@@ -1017,8 +1081,8 @@ func (l *loop) manualStart(c *child, gen uint32, r *request) {
 // armWatchdog starts the watchdog of c's live incarnation, if it has one.
 func (l *loop) armWatchdog(c *child) {
 	if w := c.spec.Watchdog; w > 0 {
-		c.inc.lastBeat.Store(int64(l.now()))
-		l.schedule(&c.tm().watchdog, w)
+		c.inc.lastBeat.Store(int64(l.clock))
+		l.schedule(&c.ext().watchdog, w)
 	}
 }
 
@@ -1030,15 +1094,13 @@ func (l *loop) checkWatchdog(c *child, now time.Duration) {
 	}
 	w := c.spec.Watchdog
 	if due := time.Duration(inc.lastBeat.Load()) + w; due > now {
-		c.timers.watchdog.At = due
-		l.heap.Push(&c.timers.watchdog)
+		c.x.watchdog.At = due
+		l.heap.Push(&c.x.watchdog)
 		return
 	}
 	inc.watchdog = true
 	l.emitChild(WatchdogTimeout, c, nil)
 	inc.cancel(ErrWatchdogTimeout)
 	l.setState(c, Stopping)
-	if d := c.spec.shutdown(); d != Infinity {
-		l.schedule(&c.tm().shutdown, d)
-	}
+	l.limit(inc)
 }

@@ -10,6 +10,7 @@ package supervisor
 import (
 	"context"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -112,15 +113,24 @@ type incKey struct{}
 // its Run receives. Exits and Ready calls carry the incarnation, so the loop
 // recognises and drops reports from an old incarnation of a child that was
 // abandoned, restarted, or deleted and re-added under the same name.
+//
+// As a context.Context it is cancelled only by the tree and carries the
+// values of Run's context. It implements cancellation itself, which saves the
+// allocations of context.WithCancel on every start, and offers AfterFunc so
+// that contexts derived from it (context.WithTimeout and the like) learn of
+// its cancellation without a goroutine each.
 type incarnation struct {
-	context.Context                         // the cancellable context given to Run
-	cancel          context.CancelCauseFunc // cancels Context
-	c               *child
-	l               *loop
-	by              startKind // who started it, which decides a start failure's fate
+	c  *child
+	l  *loop
+	by startKind // who started it, which decides a start failure's fate
 
 	readySent atomic.Bool  // Ready was called (set by the child)
 	lastBeat  atomic.Int64 // loop clock at the last Heartbeat (set by the child)
+
+	mu        sync.Mutex
+	done      atomic.Value // chan struct{}, made on first use
+	cancelled atomic.Bool
+	afters    map[*afterFunc]struct{} // guarded by mu
 
 	// Owned by the loop.
 	ready    bool // the loop saw Ready, or the child needs none
@@ -130,6 +140,104 @@ type incarnation struct {
 	watchdog bool // the tree cancelled it for a missed heartbeat: its exit is a failure
 
 	waiting *waiters // who waits for it; nil for most incarnations
+}
+
+type afterFunc struct{ f func() }
+
+// closedChan is the Done channel of an incarnation cancelled before anyone
+// asked for it.
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
+
+// Deadline implements context.Context: a child's context has no deadline.
+func (inc *incarnation) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+// Done implements context.Context.
+func (inc *incarnation) Done() <-chan struct{} {
+	if d, ok := inc.done.Load().(chan struct{}); ok {
+		return d
+	}
+	inc.mu.Lock()
+	defer inc.mu.Unlock()
+	if d, ok := inc.done.Load().(chan struct{}); ok {
+		return d
+	}
+	d := make(chan struct{})
+	inc.done.Store(d)
+	return d
+}
+
+// Err implements context.Context.
+func (inc *incarnation) Err() error {
+	if inc.cancelled.Load() {
+		return context.Canceled
+	}
+	return nil
+}
+
+// Value implements context.Context: the incarnation itself under incKey,
+// else the values of Run's context.
+func (inc *incarnation) Value(key any) any {
+	if key == (incKey{}) {
+		return inc
+	}
+	return inc.l.base.Value(key)
+}
+
+// String describes the context, as the context package's types do.
+func (inc *incarnation) String() string {
+	return "supervisor child context " + strconv.Quote(inc.c.spec.Name)
+}
+
+// AfterFunc arranges for f to run in its own goroutine once the context is
+// cancelled; stop undoes that if f has not started. The context package uses
+// it to propagate cancellation to derived contexts.
+func (inc *incarnation) AfterFunc(f func()) (stop func() bool) {
+	inc.mu.Lock()
+	if inc.cancelled.Load() {
+		inc.mu.Unlock()
+		go f()
+		return func() bool { return false }
+	}
+	a := &afterFunc{f: f}
+	if inc.afters == nil {
+		inc.afters = make(map[*afterFunc]struct{})
+	}
+	inc.afters[a] = struct{}{}
+	inc.mu.Unlock()
+	return func() bool {
+		inc.mu.Lock()
+		defer inc.mu.Unlock()
+		if _, ok := inc.afters[a]; ok {
+			delete(inc.afters, a)
+			return true
+		}
+		return false
+	}
+}
+
+// cancel cancels the context; later calls do nothing.
+func (inc *incarnation) cancel() {
+	inc.mu.Lock()
+	if inc.cancelled.Load() {
+		inc.mu.Unlock()
+		return
+	}
+	inc.cancelled.Store(true)
+	if d, ok := inc.done.Load().(chan struct{}); ok {
+		close(d)
+	} else {
+		inc.done.Store(closedChan)
+	}
+	afters := inc.afters
+	inc.afters = nil
+	inc.mu.Unlock()
+	for a := range afters {
+		go a.f()
+	}
 }
 
 // waiters are the continuations registered on an incarnation.
@@ -152,14 +260,6 @@ func (inc *incarnation) onReady(f func(err error)) {
 		inc.waiting = &waiters{}
 	}
 	inc.waiting.onReady = append(inc.waiting.onReady, f)
-}
-
-// Value makes the incarnation reachable from the child's context.
-func (inc *incarnation) Value(key any) any {
-	if key == (incKey{}) {
-		return inc
-	}
-	return inc.Context.Value(key)
 }
 
 // startKind says which part of the tree started an incarnation.

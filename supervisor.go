@@ -639,8 +639,7 @@ func (l *loop) setState(c *child, s ChildState) {
 // reports when it is about to call Run, so that an ordered start can wait for
 // that before starting the next child.
 func (l *loop) start(c *child, by startKind, announce bool) {
-	ctx, cancel := context.WithCancelCause(l.base)
-	inc := &incarnation{Context: ctx, cancel: cancel, c: c, l: l, by: by, ready: !c.spec.WaitReady}
+	inc := &incarnation{c: c, l: l, by: by, ready: !c.spec.WaitReady}
 	inc.announce = announce && inc.ready
 	c.inc = inc
 	if l.bo.initial > 0 {
@@ -675,7 +674,7 @@ func (l *loop) stop(c *child) {
 	if c.x != nil {
 		l.heap.Remove(&c.x.watchdog)
 	}
-	inc.cancel(nil)
+	inc.cancel()
 	l.limit(inc)
 }
 
@@ -1100,7 +1099,7 @@ func (l *loop) checkWatchdog(c *child, now time.Duration) {
 	}
 	inc.watchdog = true
 	l.emitChild(WatchdogTimeout, c, nil)
-	inc.cancel(ErrWatchdogTimeout)
+	inc.cancel()
 	l.setState(c, Stopping)
 	l.limit(inc)
 }

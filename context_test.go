@@ -1,0 +1,90 @@
+package supervisor
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type ctxKey struct{}
+
+// The context a child receives carries Run's values, is cancelled only by the
+// tree, and propagates that cancellation to contexts derived from it.
+func TestChildContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		type seen struct {
+			value                      any
+			errBefore, errAfter        error
+			derived, timeout, deadline error
+			afterFuncRan, stopped      bool
+			hasDeadline                bool
+		}
+		got := make(chan seen, 1)
+		spec := Spec{Name: "c", Run: func(ctx context.Context) error {
+			var s seen
+			s.value = ctx.Value(ctxKey{})
+			_, s.hasDeadline = ctx.Deadline()
+			s.errBefore = ctx.Err()
+			derived, cancel := context.WithCancel(ctx)
+			defer cancel()
+			withTimeout, cancel2 := context.WithTimeout(ctx, time.Hour)
+			defer cancel2()
+			ran := make(chan struct{})
+			context.AfterFunc(ctx, func() { close(ran) })
+			stopMe := context.AfterFunc(ctx, func() { t.Error("stopped AfterFunc ran") })
+			s.stopped = stopMe()
+			<-ctx.Done()
+			<-derived.Done()
+			<-withTimeout.Done()
+			<-ran
+			s.afterFuncRan = true
+			s.errAfter = ctx.Err()
+			s.derived = derived.Err()
+			s.timeout = withTimeout.Err()
+			s.deadline = context.Cause(ctx)
+			got <- s
+			return nil
+		}}
+		tr := mustNew(t, WithChildren(spec))
+		ctx, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "v"))
+		errc := make(chan error, 1)
+		go func() { errc <- tr.Run(ctx) }()
+		synctest.Wait()
+		cancel()
+		require.NoError(t, <-errc)
+		s := <-got
+		assert.Equal(t, "v", s.value)
+		assert.False(t, s.hasDeadline)
+		assert.NoError(t, s.errBefore)
+		assert.ErrorIs(t, s.errAfter, context.Canceled)
+		assert.ErrorIs(t, s.derived, context.Canceled)
+		assert.ErrorIs(t, s.timeout, context.Canceled)
+		assert.ErrorIs(t, s.deadline, context.Canceled)
+		assert.True(t, s.afterFuncRan)
+		assert.True(t, s.stopped)
+	})
+}
+
+// A context derived after the child was cancelled is cancelled at once.
+func TestChildContextDerivedAfterCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		done := make(chan error, 1)
+		spec := Spec{Name: "c", Run: func(ctx context.Context) error {
+			<-ctx.Done()
+			d, cancel := context.WithCancel(ctx)
+			defer cancel()
+			ran := make(chan struct{})
+			context.AfterFunc(ctx, func() { close(ran) })
+			<-ran
+			done <- d.Err()
+			return nil
+		}}
+		r := start(t, mustNew(t, WithChildren(spec)))
+		require.NoError(t, r.stop())
+		assert.ErrorIs(t, <-done, context.Canceled)
+	})
+}

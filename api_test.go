@@ -145,7 +145,7 @@ func TestAPIFromInsideChildren(t *testing.T) {
 		var tr *Tree
 		// "adder" is WaitReady and adds a WaitReady sibling before it is ready.
 		adder := Spec{Name: "adder", WaitReady: true, Run: func(ctx context.Context) error {
-			if _, err := tr.Add(Spec{Name: "added", WaitReady: true, Run: h.ready("added")}); err != nil && !errors.Is(err, ErrDuplicateChild) {
+			if _, err := tr.Add(Spec{Name: "added", WaitReady: true, Run: h.run("added")}); err != nil && !errors.Is(err, ErrDuplicateChild) {
 				return err
 			}
 			Ready(ctx)

@@ -120,29 +120,64 @@ type incKey struct{}
 // that contexts derived from it (context.WithTimeout and the like) learn of
 // its cancellation without a goroutine each.
 type incarnation struct {
-	c  *child
-	l  *loop
-	by startKind // who started it, which decides a start failure's fate
-
-	readySent atomic.Bool  // Ready was called (set by the child)
-	lastBeat  atomic.Int64 // loop clock at the last Heartbeat (set by the child)
-
-	mu        sync.Mutex
-	done      atomic.Value // chan struct{}, made on first use
-	cancelled atomic.Bool
-	afters    map[*afterFunc]struct{} // guarded by mu
+	c *child
+	l *loop
 
 	// Owned by the loop.
-	ready    bool // the loop saw Ready, or the child needs none
-	announce bool // report evEntered before calling Run
-	entered  bool // the loop saw evEntered
-	stopping bool // the tree cancelled it on purpose: its exit is a shutdown
-	watchdog bool // the tree cancelled it for a missed heartbeat: its exit is a failure
+	by       startKind // who started it, which decides a start failure's fate
+	ready    bool      // the loop saw Ready, or the child needs none
+	announce bool      // report evEntered before calling Run
+	entered  bool      // the loop saw evEntered
+	stopping bool      // the tree cancelled it on purpose: its exit is a shutdown
+	watchdog bool      // the tree cancelled it for a missed heartbeat: its exit is a failure
 
-	waiting *waiters // who waits for it; nil for most incarnations
+	readySent atomic.Bool  // Ready was called (set by the child)
+	cancelled atomic.Bool  // the context is cancelled
+	lastBeat  atomic.Int64 // loop clock at the last Heartbeat (set by the child)
+
+	mu   sync.Mutex
+	done atomic.Value // chan struct{}, made on first use
+
+	// req is the API call waiting on this incarnation, if any: an Add waits
+	// for it to start, a Terminate or Delete for it to end. Loop-owned.
+	req  *request
+	side atomic.Pointer[incSide] // rarely needed, made on first use
+}
+
+// incSide holds what few incarnations need: waiters beyond req (loop-owned),
+// and the AfterFunc registrations of contexts derived from it (guarded by
+// the incarnation's mu).
+type incSide struct {
+	onStop  []func(abandoned bool) // called when it ends (returns or is abandoned)
+	onReady []func(err error)      // called when it has started, or ends before that
+	afters  map[*afterFunc]struct{}
+}
+
+// sided returns the side struct, making it if needed; safe from any goroutine.
+func (inc *incarnation) sided() *incSide {
+	if s := inc.side.Load(); s != nil {
+		return s
+	}
+	inc.side.CompareAndSwap(nil, &incSide{})
+	return inc.side.Load()
 }
 
 type afterFunc struct{ f func() }
+
+// afters and setAfters access the AfterFunc registrations; mu is held.
+func (inc *incarnation) afters() map[*afterFunc]struct{} {
+	if s := inc.side.Load(); s != nil {
+		return s.afters
+	}
+	return nil
+}
+
+func (inc *incarnation) setAfters(m map[*afterFunc]struct{}) {
+	if m == nil && inc.side.Load() == nil {
+		return
+	}
+	inc.sided().afters = m
+}
 
 // closedChan is the Done channel of an incarnation cancelled before anyone
 // asked for it.
@@ -203,16 +238,16 @@ func (inc *incarnation) AfterFunc(f func()) (stop func() bool) {
 		return func() bool { return false }
 	}
 	a := &afterFunc{f: f}
-	if inc.afters == nil {
-		inc.afters = make(map[*afterFunc]struct{})
+	if inc.afters() == nil {
+		inc.setAfters(make(map[*afterFunc]struct{}))
 	}
-	inc.afters[a] = struct{}{}
+	inc.afters()[a] = struct{}{}
 	inc.mu.Unlock()
 	return func() bool {
 		inc.mu.Lock()
 		defer inc.mu.Unlock()
-		if _, ok := inc.afters[a]; ok {
-			delete(inc.afters, a)
+		if _, ok := inc.afters()[a]; ok {
+			delete(inc.afters(), a)
 			return true
 		}
 		return false
@@ -232,34 +267,33 @@ func (inc *incarnation) cancel() {
 	} else {
 		inc.done.Store(closedChan)
 	}
-	afters := inc.afters
-	inc.afters = nil
+	afters := inc.afters()
+	inc.setAfters(nil)
 	inc.mu.Unlock()
 	for a := range afters {
 		go a.f()
 	}
 }
 
-// waiters are the continuations registered on an incarnation.
-type waiters struct {
-	onStop  []func(abandoned bool) // called when it ends (returns or is abandoned)
-	onReady []func(err error)      // called when it has started, or ends before that
-}
-
 // onStop registers f to run when inc ends.
 func (inc *incarnation) onStop(f func(abandoned bool)) {
-	if inc.waiting == nil {
-		inc.waiting = &waiters{}
-	}
-	inc.waiting.onStop = append(inc.waiting.onStop, f)
+	s := inc.sided()
+	s.onStop = append(s.onStop, f)
 }
 
 // onReady registers f to run when inc has started, or ends before that.
 func (inc *incarnation) onReady(f func(err error)) {
-	if inc.waiting == nil {
-		inc.waiting = &waiters{}
+	s := inc.sided()
+	s.onReady = append(s.onReady, f)
+}
+
+// readyWaited reports whether anything waits for inc to start.
+func (inc *incarnation) readyWaited() bool {
+	if inc.req != nil && inc.req.op != opTerminate && inc.req.op != opDelete {
+		return true
 	}
-	inc.waiting.onReady = append(inc.waiting.onReady, f)
+	s := inc.side.Load()
+	return s != nil && len(s.onReady) > 0
 }
 
 // startKind says which part of the tree started an incarnation.

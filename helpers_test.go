@@ -56,11 +56,15 @@ func (h *harness) exitCh(name string) chan error {
 	return ch
 }
 
-// run is a child body that runs until cancelled or told to exit.
+// run is a child body that runs until cancelled or told to exit. It records
+// its start and then calls Ready, so that, with WaitReady, the order of the
+// records is the tree's start order (without WaitReady, the tree orders the
+// starts of goroutines, not their first side effects).
 func (h *harness) run(name string) func(context.Context) error {
 	ch := h.exitCh(name)
 	return func(ctx context.Context) error {
 		h.record("start " + name)
+		Ready(ctx)
 		select {
 		case <-ctx.Done():
 			h.record("stop " + name)
@@ -72,17 +76,9 @@ func (h *harness) run(name string) func(context.Context) error {
 	}
 }
 
-// ready is like run but calls Ready first.
-func (h *harness) ready(name string) func(context.Context) error {
-	inner := h.run(name)
-	return func(ctx context.Context) error {
-		Ready(ctx)
-		return inner(ctx)
-	}
-}
-
+// spec is a WaitReady child running h.run.
 func (h *harness) spec(name string, r Restart) Spec {
-	return Spec{Name: name, Restart: r, Run: h.run(name)}
+	return Spec{Name: name, Restart: r, Run: h.run(name), WaitReady: true}
 }
 
 // exit makes the running child return err and lets the tree react.

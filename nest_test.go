@@ -171,10 +171,10 @@ func TestEventsAndLogging(t *testing.T) {
 			kinds = append(kinds, e.Kind)
 		}
 		mu.Unlock()
-		assert.Equal(t, []EventKind{TreeStarted, ChildStarted, TreeReady,
-			ChildExited, RestartScheduled, ChildStarted,
+		assert.Equal(t, []EventKind{TreeStarted, ChildStarted, ChildReady, TreeReady,
+			ChildExited, RestartScheduled, ChildStarted, ChildReady,
 			ChildExited, RestartScheduled, GaveUp, TreeStopped}, kinds)
-		exited := events[3]
+		exited := events[4]
 		assert.True(t, exited.WillRestart)
 		assert.ErrorIs(t, exited.Err, errBoom)
 		assert.Equal(t, "a", exited.Child)

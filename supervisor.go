@@ -742,23 +742,44 @@ func (l *loop) abandon(c *child) {
 		Detail: "did not return within " + c.spec.shutdown().String()}, true)
 }
 
+// notifyReady wakes whoever waits for inc to start: err is nil when it has
+// started, else why it never will.
 func (l *loop) notifyReady(inc *incarnation, err error) {
-	if inc.waiting == nil {
+	if r := inc.req; r != nil && r.op == opAdd {
+		inc.req = nil
+		if err != nil {
+			r.reply <- reply{err: err}
+		} else {
+			r.reply <- reply{name: inc.c.spec.Name}
+		}
+	}
+	s := inc.side.Load()
+	if s == nil {
 		return
 	}
-	ws := inc.waiting.onReady
-	inc.waiting.onReady = nil
+	ws := s.onReady
+	s.onReady = nil
 	for _, w := range ws {
 		w(err)
 	}
 }
 
+// notifyStopped wakes whoever waits for inc to end.
 func (l *loop) notifyStopped(inc *incarnation, abandoned bool) {
-	if inc.waiting == nil {
+	if r := inc.req; r != nil && (r.op == opTerminate || r.op == opDelete) {
+		inc.req = nil
+		if abandoned {
+			r.reply <- reply{err: inc.c.err}
+		} else {
+			r.reply <- reply{}
+		}
+	}
+	s := inc.side.Load()
+	if s == nil {
 		return
 	}
-	ws := inc.waiting.onStop
-	inc.waiting.onStop = nil
+	ws := s.onStop
+	s.onStop = nil
 	for _, w := range ws {
 		w(abandoned)
 	}
@@ -787,7 +808,7 @@ func (l *loop) ended(c *child, err error, abandoned bool) {
 		if c.removing || l.stopping {
 			l.settle(c)
 		}
-		if inc.waiting != nil && len(inc.waiting.onReady) > 0 {
+		if inc.readyWaited() {
 			l.notifyReady(inc, childErr(l.cfg.name, c.spec.Name, ErrStartFailed, "stopped before it was ready"))
 		}
 		l.notifyStopped(inc, abandoned)
@@ -977,14 +998,11 @@ func (l *loop) add(r *request) {
 		return
 	}
 	l.start(c, byAdd, true)
-	name := c.spec.Name
-	l.whenStarted(c.inc, func(err error) {
-		if err != nil {
-			r.reply <- reply{err: err}
-		} else {
-			r.reply <- reply{name: name}
-		}
-	})
+	if c.inc.started() {
+		r.reply <- reply{name: c.spec.Name}
+		return
+	}
+	c.inc.req = r // answered by notifyReady
 }
 
 // started reports whether inc has completed its start: it called Ready
@@ -1026,6 +1044,10 @@ func (l *loop) terminate(r *request) {
 		c.removing = true
 	}
 	l.stop(c)
+	if inc.req == nil {
+		inc.req = r // answered by notifyStopped
+		return
+	}
 	inc.onStop(func(abandoned bool) {
 		if abandoned {
 			r.reply <- reply{err: c.err}

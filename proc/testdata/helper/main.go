@@ -118,6 +118,7 @@ func notify(marker string, delay time.Duration, pings int, interval time.Duratio
 	for range pings {
 		time.Sleep(interval)
 		send("WATCHDOG=1")
+		fmt.Println("ping")
 	}
 	fmt.Println("pings done")
 	select {}

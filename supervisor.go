@@ -65,6 +65,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/arbor-go/supervisor/internal/deadline"
@@ -412,6 +413,46 @@ type event struct {
 	kind evKind
 	inc  *incarnation
 	err  error
+	next *event // in the inbox
+}
+
+// inbox carries the children's reports to the loop: a lock-free stack that
+// a child pushes onto with one CAS and the loop takes whole. A burst of
+// reports (a pool of children stopping at once) thus costs no channel
+// handoff, parking or wake-up per report; the loop is woken once per burst.
+// A push never blocks, so a child abandoned by a tree that has since
+// stopped can still report into the void.
+type inbox struct {
+	top  atomic.Pointer[event]
+	wake chan struct{} // capacity 1: something was pushed onto an empty inbox
+}
+
+func (q *inbox) push(e *event) {
+	for {
+		old := q.top.Load()
+		e.next = old
+		if q.top.CompareAndSwap(old, e) {
+			if old == nil {
+				select {
+				case q.wake <- struct{}{}:
+				default:
+				}
+			}
+			return
+		}
+	}
+}
+
+// take returns everything pushed so far, oldest first.
+func (q *inbox) take() *event {
+	var list *event
+	for e := q.top.Swap(nil); e != nil; {
+		next := e.next
+		e.next = list
+		list = e
+		e = next
+	}
+	return list
 }
 
 type evKind uint8
@@ -433,7 +474,7 @@ type loop struct {
 	base   context.Context // parent of the children's contexts: Run's values, not its cancellation
 	t0     time.Time       // origin of now(); read by children's Heartbeat
 
-	events chan event
+	in     inbox
 	reqs   chan *request
 	done   chan struct{} // closed once Run is over; unblocks late senders
 
@@ -467,7 +508,7 @@ func newLoop(t *Tree, ctx context.Context) *loop {
 		runCtx: ctx,
 		base:   context.WithoutCancel(ctx),
 		t0:     time.Now(),
-		events: make(chan event, 64),
+		in:     inbox{wake: make(chan struct{}, 1)},
 		reqs:   make(chan *request),
 		done:   make(chan struct{}),
 		win:    newWindow(t.cfg.maxRestarts, t.cfg.period),
@@ -479,13 +520,8 @@ func newLoop(t *Tree, ctx context.Context) *loop {
 // now is the loop's monotonic clock.
 func (l *loop) now() time.Duration { return time.Since(l.t0) }
 
-// send delivers a child's report, or drops it once the tree has stopped.
-func (l *loop) send(ev event) {
-	select {
-	case l.events <- ev:
-	case <-l.done:
-	}
-}
+// send delivers a child's report to the loop; it never blocks.
+func (l *loop) send(ev event) { l.in.push(&ev) }
 
 func (l *loop) run() error {
 	for c := l.kids.head; c != nil; c = c.next {
@@ -512,9 +548,11 @@ func (l *loop) run() error {
 			timerC = l.timer.C
 		}
 		select {
-		case ev := <-l.events:
+		case <-l.in.wake:
 			l.clock = l.now()
-			l.handle(ev)
+			for ev := l.in.take(); ev != nil; ev = ev.next {
+				l.handle(ev)
+			}
 		case r := <-l.reqs:
 			l.clock = l.now()
 			l.serve(r)
@@ -598,7 +636,7 @@ func (l *loop) fire() {
 }
 
 // handle processes a child's report.
-func (l *loop) handle(ev event) {
+func (l *loop) handle(ev *event) {
 	inc := ev.inc
 	c := inc.c
 	if c.inc != inc {
@@ -997,7 +1035,7 @@ func (l *loop) add(r *request) {
 		r.reply <- reply{err: err}
 		return
 	}
-	l.start(c, byAdd, true)
+	l.start(c, byAdd, false)
 	if c.inc.started() {
 		r.reply <- reply{name: c.spec.Name}
 		return
@@ -1094,7 +1132,7 @@ func (l *loop) manualStart(c *child, gen uint32, r *request) {
 		return
 	}
 	if c.inc == nil {
-		l.start(c, byManual, true)
+		l.start(c, byManual, false)
 	}
 	l.whenStarted(c.inc, func(err error) { r.reply <- reply{err: err} })
 }

@@ -474,9 +474,9 @@ type loop struct {
 	base   context.Context // parent of the children's contexts: Run's values, not its cancellation
 	t0     time.Time       // origin of now(); read by children's Heartbeat
 
-	in     inbox
-	reqs   chan *request
-	done   chan struct{} // closed once Run is over; unblocks late senders
+	in   inbox
+	reqs chan *request
+	done chan struct{} // closed once Run is over; unblocks late senders
 
 	heap    deadline.Heap[timerTarget]
 	timer   *time.Timer

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +23,14 @@ import (
 // Input: strategy, max restarts, period, number of static children, one byte
 // per static child, then operations of three bytes each (see fuzzOp).
 func FuzzTree(f *testing.F) {
+	// A worker that dies of a fatal error or of a panic outside the fuzz
+	// function loses its output; ARBOR_FUZZ_CRASH=dir keeps it.
+	if dir := os.Getenv("ARBOR_FUZZ_CRASH"); dir != "" {
+		if out, err := os.Create(fmt.Sprintf("%s/crash-%d.log", dir, os.Getpid())); err == nil {
+			_ = debug.SetCrashOutput(out, debug.CrashOptions{})
+			out.Close()
+		}
+	}
 	f.Add([]byte{0, 2, 4, 3, 0, 1, 2, 0, 0, 0, 0, 1, 8, 0, 2, 16})
 	f.Add([]byte{1, 1, 2, 3, 0, 4, 9, 0, 1, 8, 10, 3, 0, 0, 0, 24})
 	f.Add([]byte{2, 3, 9, 4, 1, 0, 2, 4, 1, 2, 0, 7, 1, 0, 12, 0, 0})

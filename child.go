@@ -442,6 +442,15 @@ func (q *stopQueue) trim() (time.Duration, bool) {
 	return q.items[q.head].at, true
 }
 
+// reset clears what a Run left in c for the next Run. It never writes
+// c.spec: an abandoned child of the previous Run may still be reading it.
+func (c *child) reset() {
+	c.state = Stopped
+	c.removing, c.removed, c.deferred = false, false, false
+	c.gen, c.restarts, c.err = 0, 0, nil
+	c.inc, c.x = nil, nil
+}
+
 func (c *child) info() ChildInfo {
 	return ChildInfo{Name: c.spec.Name, State: c.state, Restart: c.spec.Restart, Restarts: c.restarts, Err: c.err}
 }

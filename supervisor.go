@@ -530,7 +530,7 @@ func (l *loop) send(ev event) { l.in.push(&ev) }
 
 func (l *loop) run() error {
 	for c := l.kids.head; c != nil; c = c.next {
-		*c = child{spec: c.spec, prev: c.prev, next: c.next}
+		c.reset()
 	}
 	l.timer = time.NewTimer(time.Hour)
 	l.timer.Stop()

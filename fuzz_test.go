@@ -20,8 +20,18 @@ import (
 // operations, drives a real Tree with them inside a synctest bubble, and
 // compares the tree with internal/model after every operation.
 //
-// Input: strategy, max restarts, period, number of static children, one byte
-// per static child, then operations of three bytes each (see fuzzOp).
+// Input: strategy and auto shutdown, max restarts, period, number of static
+// children, one byte per static child, then operations of three bytes each
+// (see op).
+//
+// Recorded runs (go test -fuzz '^FuzzTree$' -fuzztime 10m, 2 cores):
+//   - base model, core of 18:45: 10m, 1,383,924 execs, no failure;
+//   - with auto shutdown and WaitReady, core mid-refactor (18:56): 8m58s,
+//     1,284,631 execs, then a worker died (exit status 2, its output lost);
+//     the input it was running passes 2,000 times, and 300 times under -race
+//     on that core: not reproduced;
+//   - same model, core 4549b52 (lock-free inbox), ARBOR_FUZZ_CRASH set: 10m,
+//     2,133,605 execs, no failure, no crash.
 func FuzzTree(f *testing.F) {
 	// A worker that dies of a fatal error or of a panic outside the fuzz
 	// function loses its output; ARBOR_FUZZ_CRASH=dir keeps it.

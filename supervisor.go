@@ -59,6 +59,13 @@
 //     after another no longer counts with it.
 //   - A tree started as a child with WaitReady calls Ready once its own
 //     initial start has completed.
+//   - Start order is exact for WaitReady children (the next starts after
+//     Ready). For the others, an ordered start (Run's, or a group restart's)
+//     waits until the child's goroutine is about to call Run before starting
+//     the next one, so goroutines begin in start order; their first side
+//     effects may still interleave, since the tree cannot know when a child's
+//     start is "done" without Ready. Add and Restart return once the child's
+//     goroutine has been started.
 //   - A child must not call Terminate, Restart or Delete on itself: the call
 //     waits for the child to stop, so it returns only when the child's
 //     Shutdown limit abandons it.
@@ -481,7 +488,7 @@ type loop struct {
 
 	in   inbox
 	reqs chan *request
-	done chan struct{} // closed once Run is over; unblocks late senders
+	done chan struct{} // closed once Run is over; callers then retry against the stopped tree
 
 	heap    deadline.Heap[timerTarget]
 	timer   *time.Timer

@@ -30,7 +30,9 @@ const (
 	// ChildExited: a child's Run returned. Err is what it returned; Shutdown
 	// says the tree had stopped it; WillRestart says a restart follows.
 	ChildExited
-	// RestartScheduled: an automatic restart will happen after Delay.
+	// RestartScheduled: an automatic restart of Child (with its group, under
+	// OneForAll and RestForOne) was decided; it happens after Delay (0 without
+	// backoff), unless the restart intensity is exceeded first.
 	RestartScheduled
 	// GaveUp: restart intensity was exceeded; the tree stops. Err is the cause.
 	GaveUp

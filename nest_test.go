@@ -236,3 +236,26 @@ func TestErrorTypes(t *testing.T) {
 	assert.Equal(t, "gave up", GaveUp.String())
 	assert.Equal(t, "Strategy(9)", Strategy(9).String())
 }
+
+func TestRestartScheduledWithoutBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var scheduled []Event
+		h := newHarness(t)
+		r := start(t, mustNew(t, WithStrategy(OneForAll), WithChildren(h.spec("a", Permanent), h.spec("b", Permanent)),
+			WithHook(func(e Event) {
+				if e.Kind == RestartScheduled {
+					mu.Lock()
+					scheduled = append(scheduled, e)
+					mu.Unlock()
+				}
+			})))
+		h.exit("b", errBoom)
+		require.NoError(t, r.stop())
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, scheduled, 1, "one group restart, one event")
+		assert.Equal(t, "b", scheduled[0].Child)
+		assert.Zero(t, scheduled[0].Delay)
+	})
+}

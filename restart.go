@@ -105,6 +105,9 @@ func (l *loop) restart(c *child, inc *incarnation, err error) {
 		x.streak++
 		delay = l.bo.delay(x.streak)
 	}
+	if l.obs != nil {
+		l.emit(Event{Kind: RestartScheduled, Child: c.spec.Name, Restarts: c.restarts, Delay: delay})
+	}
 	if group {
 		l.groupRestart(c, err, delay)
 		return
@@ -112,9 +115,6 @@ func (l *loop) restart(c *child, inc *incarnation, err error) {
 	if delay > 0 {
 		l.setState(c, Restarting)
 		l.schedule(&c.ext().restart, delay)
-		if l.obs != nil {
-			l.emit(Event{Kind: RestartScheduled, Child: c.spec.Name, Restarts: c.restarts, Delay: delay})
-		}
 		return
 	}
 	l.restartNow(c, err)

@@ -238,9 +238,6 @@ func (l *loop) groupRestart(c *child, err error, delay time.Duration) {
 		}
 	}
 	l.setState(c, Restarting)
-	if delay > 0 && l.obs != nil {
-		l.emit(Event{Kind: RestartScheduled, Child: c.spec.Name, Restarts: c.restarts, Delay: delay})
-	}
 	l.plan = p
 	l.step(p)
 }

@@ -31,7 +31,13 @@ import (
 //     the input it was running passes 2,000 times, and 300 times under -race
 //     on that core: not reproduced;
 //   - same model, core 4549b52 (lock-free inbox), ARBOR_FUZZ_CRASH set: 10m,
-//     2,133,605 execs, no failure, no crash.
+//     2,133,605 execs, no failure, no crash;
+//   - final core (re-Run reset fix, RestartScheduled always), with -race:
+//     9m39s, 203,842 execs, no failure; then the kernel's OOM killer ended a
+//     worker at 13 GB: the race detector's metadata grows with every channel
+//     and mutex the iterations create. Without -race the workers stay near
+//     500 MB RSS (checked over 500,000 execs), so the tree does not leak;
+//   - final core, without -race: 2m31s, 643,339 execs, no failure.
 func FuzzTree(f *testing.F) {
 	// A worker that dies of a fatal error or of a panic outside the fuzz
 	// function loses its output; ARBOR_FUZZ_CRASH=dir keeps it.

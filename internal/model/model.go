@@ -408,10 +408,7 @@ func (m *Model) Terminate(name string) Result {
 	if c == nil {
 		return Unknown
 	}
-	res := OK
-	if c.Running && m.stop(c) {
-		res = Timeout
-	}
+	res := m.halt(c)
 	m.settle(c)
 	return res
 }
@@ -422,12 +419,17 @@ func (m *Model) Delete(name string) Result {
 	if c == nil {
 		return Unknown
 	}
-	res := OK
-	if c.Running && m.stop(c) {
-		res = Timeout
-	}
+	res := m.halt(c)
 	m.remove(c)
 	return res
+}
+
+// halt stops c if it runs: Timeout when it had to be abandoned.
+func (m *Model) halt(c *Child) Result {
+	if c.Running && m.stop(c) {
+		return Timeout
+	}
+	return OK
 }
 
 // Restart stops a child if it runs and starts it again; it never counts.
@@ -439,9 +441,7 @@ func (m *Model) Restart(name string) Result {
 	if c == nil {
 		return Unknown
 	}
-	if c.Running {
-		m.stop(c)
-	}
+	m.halt(c)
 	m.start(c, false)
 	return OK
 }

@@ -99,3 +99,41 @@ func TestTerminateDuringGroupRestart(t *testing.T) {
 		require.NoError(t, r.stop())
 	})
 }
+
+// Regression (found by TestStress): a group restart must not remove a
+// Temporary bystander that a concurrent Restart has already started again.
+// Restart("tmp") waits for tmp to stop; a group restart then also waits for
+// it; when tmp returns, Restart's continuation (registered first) starts it
+// again before the group restart looks at it.
+func TestGroupRestartKeepsTemporaryRestartedMeanwhile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		release := make(chan struct{})
+		runs := 0
+		tmp := Spec{Name: "tmp", Restart: Temporary, WaitReady: true, Run: func(ctx context.Context) error {
+			runs++
+			first := runs == 1
+			h.record("start tmp")
+			Ready(ctx)
+			<-ctx.Done()
+			if first {
+				<-release // slow to stop, the first time
+			}
+			h.record("stop tmp")
+			return nil
+		}}
+		r := start(t, mustNew(t, WithStrategy(OneForAll), WithChildren(h.spec("a", Permanent), tmp)))
+		h.take()
+		restarted := make(chan error)
+		go func() { restarted <- r.tree.Restart("tmp") }()
+		synctest.Wait()
+		h.exit("a", errBoom) // group restart: tmp is already stopping
+		close(release)
+		require.NoError(t, <-restarted)
+		synctest.Wait()
+		require.NoError(t, r.tree.checkInvariants())
+		assert.Equal(t, map[string]ChildState{"a": Running, "tmp": Running}, states(r.tree))
+		assert.Equal(t, Counts{Specs: 2, Active: 2}, r.tree.Count())
+		require.NoError(t, r.stop())
+	})
+}

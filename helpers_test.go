@@ -76,6 +76,18 @@ func (h *harness) run(name string) func(context.Context) error {
 	}
 }
 
+// slowStop is a child that, once cancelled, returns only when release is
+// closed, recording its start and stop.
+func (h *harness) slowStop(name string, release <-chan struct{}) Spec {
+	return Spec{Name: name, Run: func(ctx context.Context) error {
+		h.record("start " + name)
+		<-ctx.Done()
+		<-release
+		h.record("stop " + name)
+		return nil
+	}}
+}
+
 // spec is a WaitReady child running h.run.
 func (h *harness) spec(name string, r Restart) Spec {
 	return Spec{Name: name, Restart: r, Run: h.run(name), WaitReady: true}

@@ -59,13 +59,7 @@ func TestGroupRestartStopsOneAfterTheOther(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t)
 		release := make(chan struct{})
-		slow := Spec{Name: "c", Run: func(ctx context.Context) error {
-			h.record("start c")
-			<-ctx.Done()
-			<-release
-			h.record("stop c")
-			return nil
-		}}
+		slow := h.slowStop("c", release)
 		r := start(t, mustNew(t, WithStrategy(OneForAll), WithChildren(h.spec("a", Permanent), h.spec("b", Permanent), slow)))
 		h.take()
 		h.exit("a", errBoom)

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbor-go/supervisor/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -207,7 +208,7 @@ func TestGrandchildHoldingStdout(t *testing.T) {
 
 func TestGrandchildHoldingLoggedOutput(t *testing.T) {
 	// The same through the logging path (a pipe of os/exec's).
-	var buf syncBuffer
+	var buf testutil.Buffer
 	p := sh(`sleep 1000 & echo $!`)
 	p.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
 	start := time.Now()
@@ -251,26 +252,8 @@ func TestConcurrentRuns(t *testing.T) {
 	assert.Len(t, pids, 4, "each Run starts its own process")
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestOutputLogging(t *testing.T) {
-	var buf syncBuffer
+	var buf testutil.Buffer
 	p := sh(`echo $$; echo hello; echo oops >&2; head -c 150000 /dev/zero | tr '\0' a; echo; printf tail`)
 	p.Name = "worker"
 	p.Logger = slog.New(slog.NewJSONHandler(&buf, nil))

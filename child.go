@@ -9,6 +9,7 @@ package supervisor
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,8 @@ type Spec struct {
 	// Watchdog, when positive, requires the child to call Heartbeat(ctx) at
 	// least this often, counted from its start (from Ready if WaitReady).
 	Watchdog time.Duration
+
+	sub *Tree // set by Tree.Spec: this child is a subtree
 }
 
 // shutdown returns the effective shutdown limit.
@@ -72,19 +75,38 @@ func (s ChildState) String() string {
 	return "ChildState(" + strconv.Itoa(int(s)) + ")"
 }
 
-// ChildInfo describes one child, as Children returns it.
+// ChildInfo describes one child, as Children and Child return it.
 type ChildInfo struct {
 	Name     string
 	State    ChildState
 	Restart  Restart
-	Restarts int   // automatic restarts of this child so far in this Run
-	Err      error // error of its last exit; nil if none
+	Restarts int       // automatic restarts of this child so far in this Run
+	Err      error     // error of its last exit; nil if none
+	Since    time.Time // when State last changed; zero before the tree first ran
+	Started  time.Time // when the child last started; zero if it has not in this Run
+	PID      int       // the OS process the child reported with ReportPID; 0 if none
+	Subtree  bool      // the child is a tree, added through Tree.Spec
 }
 
-// Counts is what Count returns.
+// Counts is what Count returns. As OTP's count_children, it tells subtrees
+// (children made with Tree.Spec) from workers: Supervisors counts the
+// former, Workers returns the latter.
 type Counts struct {
-	Specs  int // children the tree knows
-	Active int // children whose Run is executing (abandoned ones excluded)
+	Specs       int `json:"specs"`       // children the tree knows
+	Active      int `json:"active"`      // children whose Run is executing (abandoned ones excluded)
+	Supervisors int `json:"supervisors"` // children that are trees (made with Tree.Spec)
+}
+
+// Workers returns how many children are not trees.
+func (c Counts) Workers() int { return c.Specs - c.Supervisors }
+
+// MarshalJSON encodes the counts with "workers" alongside the fields.
+func (c Counts) MarshalJSON() ([]byte, error) {
+	type plain Counts
+	return json.Marshal(struct {
+		plain
+		Workers int `json:"workers"`
+	}{plain(c), c.Workers()})
 }
 
 // Ready tells the tree that the calling child has finished starting. ctx is
@@ -134,6 +156,7 @@ type incarnation struct {
 	readySent atomic.Bool  // Ready was called (set by the child)
 	cancelled atomic.Bool  // the context is cancelled
 	lastBeat  atomic.Int64 // loop clock at the last Heartbeat (set by the child)
+	pid       atomic.Int64 // set by ReportPID
 
 	mu   sync.Mutex
 	done atomic.Value // chan struct{}, made on first use
@@ -334,12 +357,14 @@ func (inc *incarnation) run() {
 type child struct {
 	spec       Spec
 	state      ChildState
-	removing   bool   // Delete (or a SimpleOneForOne Terminate) will remove it once stopped
-	removed    bool   // no longer in the tree
-	deferred   bool   // a failure waits for the running group plan to end
-	gen        uint32 // bumped by Terminate and Delete: plans skip children whose gen moved
-	restarts   int    // automatic restarts in this Run
-	err        error  // last exit's error
+	removing   bool          // Delete (or a SimpleOneForOne Terminate) will remove it once stopped
+	removed    bool          // no longer in the tree
+	deferred   bool          // a failure waits for the running group plan to end
+	gen        uint32        // bumped by Terminate and Delete: plans skip children whose gen moved
+	restarts   int           // automatic restarts in this Run
+	err        error         // last exit's error
+	since      time.Duration // loop clock when state last changed
+	started    time.Duration // loop clock at the last start; -1: none in this Run
 	prev, next *child
 	inc        *incarnation // the live incarnation, nil when none
 	x          *childExtra
@@ -448,11 +473,25 @@ func (c *child) reset() {
 	c.state = Stopped
 	c.removing, c.removed, c.deferred = false, false, false
 	c.gen, c.restarts, c.err = 0, 0, nil
+	c.since, c.started = 0, -1
 	c.inc, c.x = nil, nil
 }
 
-func (c *child) info() ChildInfo {
-	return ChildInfo{Name: c.spec.Name, State: c.state, Restart: c.spec.Restart, Restarts: c.restarts, Err: c.err}
+// info describes c; t0 is the origin of the loop clock of the tree's last
+// (or current) Run, zero if it never ran.
+func (c *child) info(t0 time.Time) ChildInfo {
+	ci := ChildInfo{Name: c.spec.Name, State: c.state, Restart: c.spec.Restart, Restarts: c.restarts, Err: c.err,
+		Subtree: c.spec.sub != nil}
+	if !t0.IsZero() {
+		ci.Since = t0.Add(c.since)
+		if c.started >= 0 {
+			ci.Started = t0.Add(c.started)
+		}
+	}
+	if c.inc != nil {
+		ci.PID = int(c.inc.pid.Load())
+	}
+	return ci
 }
 
 // childList holds the children in start order with a map by name.
@@ -460,6 +499,7 @@ type childList struct {
 	head, tail *child
 	byName     map[string]*child
 	n          int
+	subs       int // children that are trees
 }
 
 func (cl *childList) init() {
@@ -481,6 +521,9 @@ func (cl *childList) pushBack(c *child) {
 	cl.tail = c
 	cl.byName[c.spec.Name] = c
 	cl.n++
+	if c.spec.sub != nil {
+		cl.subs++
+	}
 }
 
 func (cl *childList) remove(c *child) {
@@ -497,15 +540,23 @@ func (cl *childList) remove(c *child) {
 	c.prev, c.next = nil, nil
 	delete(cl.byName, c.spec.Name)
 	cl.n--
+	if c.spec.sub != nil {
+		cl.subs--
+	}
 	c.removed = true
 }
 
-func (cl *childList) infos() []ChildInfo {
+func (cl *childList) infos(t0 time.Time) []ChildInfo {
 	out := make([]ChildInfo, 0, cl.n)
 	for c := cl.head; c != nil; c = c.next {
-		out = append(out, c.info())
+		out = append(out, c.info(t0))
 	}
 	return out
+}
+
+// counts returns the tree's counts given how many incarnations are live.
+func (cl *childList) counts(live int) Counts {
+	return Counts{Specs: cl.n, Active: live, Supervisors: cl.subs}
 }
 
 // fromHead returns the children from c to the tail, in start order.

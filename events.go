@@ -76,16 +76,16 @@ const observerBuffer = 1024
 type observer struct {
 	ch      chan Event
 	done    chan struct{}
-	hook    func(Event)
+	hooks   []func(Event)
 	log     *slog.Logger
 	dropped int // loop-owned
 }
 
-func newObserver(hook func(Event), log *slog.Logger) *observer {
-	if hook == nil && log == nil {
+func newObserver(hooks []func(Event), log *slog.Logger) *observer {
+	if len(hooks) == 0 && log == nil {
 		return nil
 	}
-	o := &observer{ch: make(chan Event, observerBuffer), done: make(chan struct{}), hook: hook, log: log}
+	o := &observer{ch: make(chan Event, observerBuffer), done: make(chan struct{}), hooks: hooks, log: log}
 	go o.run()
 	return o
 }
@@ -122,13 +122,19 @@ func (o *observer) run() {
 }
 
 func (o *observer) deliver(e Event) {
-	defer func() { _ = recover() }() // a panicking hook or handler costs only this event
 	if o.log != nil {
-		o.logEvent(e)
+		o.call(func() { o.logEvent(e) })
 	}
-	if o.hook != nil {
-		o.hook(e)
+	for _, h := range o.hooks {
+		o.call(func() { h(e) })
 	}
+}
+
+// call runs f, recovering a panic: a panicking hook or handler costs only
+// its own delivery of this event.
+func (o *observer) call(f func()) {
+	defer func() { _ = recover() }()
+	f()
 }
 
 func (o *observer) logEvent(e Event) {

@@ -172,7 +172,7 @@ func Example_simpleOneForOne() {
 	fmt.Println("Run returned", <-done, "children left:", tree.Count().Specs)
 	// Output:
 	// true supervisor: tree "supervisor": child "child-4": too many children (the tree holds 3 children, its limit)
-	// {Specs:3 Active:3}
+	// {Specs:3 Active:3 Supervisors:0}
 	// Run returned <nil> children left: 0
 }
 

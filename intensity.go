@@ -39,3 +39,15 @@ func (w *window) record(now time.Duration) bool {
 	// The ring is full: the oldest of the last max+1 restarts is at next.
 	return now-w.ring[w.next] >= w.period
 }
+
+// count returns how many recorded restarts fall within the period ending at
+// now. O(restarts recorded), at most maxRestarts+1.
+func (w *window) count(now time.Duration) int {
+	n := 0
+	for i := 0; i < w.n; i++ {
+		if now-w.ring[i] < w.period {
+			n++
+		}
+	}
+	return n
+}

@@ -22,7 +22,7 @@ type config struct {
 	autoShutdown AutoShutdown
 	maxChildren  int
 	logger       *slog.Logger
-	hook         func(Event)
+	hooks        []func(Event)
 	backoffInit  time.Duration
 	backoffMax   time.Duration
 
@@ -121,13 +121,20 @@ func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
 }
 
-// WithHook sets a function that receives every Event of the tree. Events are
-// delivered in order on one goroutine of the tree's own, through a bounded
-// buffer, so a slow or blocking hook never stalls supervision: when the buffer
-// is full, events are dropped and counted in the next delivered Event's
-// Dropped field. A hook that panics is recovered and keeps receiving events.
+// WithHook adds a function that receives every Event of the tree. It may be
+// given several times: the hooks add up, and each sees every event, in the
+// order they were given (a metrics adapter and a user's own hook can
+// coexist). Events are delivered in order on one goroutine of the tree's own,
+// through a bounded buffer, so a slow or blocking hook never stalls
+// supervision: when the buffer is full, events are dropped and counted in the
+// next delivered Event's Dropped field. A hook that panics is recovered and
+// keeps receiving events. A nil f is ignored.
 func WithHook(f func(Event)) Option {
-	return func(c *config) { c.hook = f }
+	return func(c *config) {
+		if f != nil {
+			c.hooks = append(c.hooks, f)
+		}
+	}
 }
 
 // WithBackoff delays automatic restarts: the n-th consecutive restart of a

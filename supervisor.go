@@ -95,6 +95,8 @@ type Tree struct {
 
 	requests sync.Pool      // *request, reused across calls
 	jitter   func() float64 // backoff jitter source; nil: math/rand
+	t0       time.Time      // origin of the loop clock of the last Run; zero before the first
+	lastErr  error          // what the last Run returned
 }
 
 // New creates a tree from options, validating every option and spec.
@@ -220,12 +222,14 @@ func (t *Tree) run(ctx context.Context, started func()) error {
 	l := newLoop(t, ctx)
 	l.started = started
 	t.cur = l
+	t.t0 = l.t0
 	t.mu.Unlock()
 
 	err := l.run()
 
 	t.mu.Lock()
 	t.cur = nil
+	t.lastErr = err
 	t.mu.Unlock()
 	close(l.done)
 	if l.obs != nil {
@@ -277,6 +281,8 @@ const (
 	opDelete
 	opChildren
 	opCount
+	opChild
+	opSnapshot
 	opCheck // tests: verify the loop's invariants
 )
 
@@ -292,6 +298,7 @@ type reply struct {
 	err    error
 	infos  []ChildInfo
 	counts Counts
+	snap   *snapshot
 }
 
 func newRequest() any { return &request{reply: make(chan reply, 1)} }
@@ -360,7 +367,11 @@ func (t *Tree) offline(op reqOp, spec Spec) reply {
 		t.kids.remove(c)
 		return reply{}
 	case opChildren:
-		return reply{infos: t.kids.infos()}
+		return reply{infos: t.kids.infos(t.t0)}
+	case opChild:
+		return t.childInfo(name)
+	case opSnapshot:
+		return reply{snap: t.offlineSnapshot()}
 	case opCheck:
 		for c := t.kids.head; c != nil; c = c.next {
 			if c.state != Stopped || c.inc != nil {
@@ -369,7 +380,7 @@ func (t *Tree) offline(op reqOp, spec Spec) reply {
 		}
 		return reply{}
 	default:
-		return reply{counts: Counts{Specs: t.kids.n}}
+		return reply{counts: t.kids.counts(0)}
 	}
 }
 
@@ -525,7 +536,7 @@ func newLoop(t *Tree, ctx context.Context) *loop {
 		done:   make(chan struct{}),
 		win:    newWindow(t.cfg.maxRestarts, t.cfg.period),
 		bo:     backoff{initial: t.cfg.backoffInit, max: t.cfg.backoffMax, jitter: t.jitter},
-		obs:    newObserver(t.cfg.hook, t.cfg.logger),
+		obs:    newObserver(t.cfg.hooks, t.cfg.logger),
 	}
 }
 
@@ -675,6 +686,7 @@ func (l *loop) handle(ev *event) {
 // setState changes a child's state, keeping the count of significant
 // children that are not Stopped.
 func (l *loop) setState(c *child, s ChildState) {
+	c.since = l.clock
 	if c.spec.Significant && (c.state == Stopped) != (s == Stopped) {
 		if s == Stopped {
 			l.sigLive--
@@ -696,6 +708,7 @@ func (l *loop) start(c *child, by startKind, announce bool) {
 		c.ext().startedAt = l.clock
 	}
 	l.live++
+	c.started = l.clock
 	if by == byAuto {
 		c.restarts++
 	}
@@ -1023,9 +1036,13 @@ func (l *loop) shutdown() {
 func (l *loop) serve(r *request) {
 	switch r.op {
 	case opChildren:
-		r.reply <- reply{infos: l.kids.infos()}
+		r.reply <- reply{infos: l.kids.infos(l.t0)}
+	case opChild:
+		r.reply <- l.t.childInfo(r.spec.Name)
+	case opSnapshot:
+		r.reply <- reply{snap: l.snapshot()}
 	case opCount:
-		r.reply <- reply{counts: Counts{Specs: l.kids.n, Active: l.live}}
+		r.reply <- reply{counts: l.kids.counts(l.live)}
 	case opCheck:
 		r.reply <- reply{err: l.check()}
 	case opAdd:

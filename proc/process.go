@@ -307,6 +307,7 @@ func (r *run) run() error {
 		return fmt.Errorf("proc: %s: cannot start %q: %w", r.name, path, err)
 	}
 	pid := r.pid
+	supervisor.ReportPID(r.ctx, pid)
 	log := r.plog
 	log.Debug("process started", "path", path)
 	if nt != nil {

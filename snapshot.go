@@ -1,0 +1,279 @@
+// snapshot.go: the whole-tree view for operators. Snapshot walks a tree and,
+// through the children made with Tree.Spec, every subtree below it, and
+// returns plain JSON-encodable values: per tree its state and intensity use,
+// per child its state, restarts, last error, timestamps and, for process
+// children, the pid they reported with ReportPID.
+
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+)
+
+// TreeState is the state of a tree as a whole, as Snapshot reports it.
+type TreeState uint8
+
+const (
+	TreeStateStopped      TreeState = iota // not running (never ran, or Run returned)
+	TreeStateStarting                      // Run's initial start is in progress
+	TreeStateRunning                       // initial start done, supervising
+	TreeStateStopping                      // shutting down (cancelled, auto shutdown, failed start)
+	TreeStateGaveUp                        // restart intensity exceeded: stopping, or stopped, because of it
+	TreeStateUnresponsive                  // its loop did not answer before the snapshot's context ended
+)
+
+var treeStateNames = [...]string{"stopped", "starting", "running", "stopping", "gave_up", "unresponsive"}
+
+// String returns the state's name in lower case.
+func (s TreeState) String() string { return enumName(treeStateNames[:], "TreeState", int(s)) }
+
+// MarshalText encodes the state as its name.
+func (s TreeState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText decodes a name that String returns.
+func (s *TreeState) UnmarshalText(b []byte) error {
+	return enumParse(treeStateNames[:], "tree state", b, s)
+}
+
+// MarshalText encodes the state as its name.
+func (s ChildState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText decodes a name that String returns.
+func (s *ChildState) UnmarshalText(b []byte) error {
+	return enumParse(stateNames[:], "child state", b, s)
+}
+
+// MarshalText encodes the restart type as its name.
+func (r Restart) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText decodes a name that String returns.
+func (r *Restart) UnmarshalText(b []byte) error {
+	return enumParse(restartNames[:], "restart type", b, r)
+}
+
+// MarshalText encodes the strategy as its Erlang name.
+func (s Strategy) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText decodes a name that String returns.
+func (s *Strategy) UnmarshalText(b []byte) error {
+	return enumParse(strategyNames[:], "strategy", b, s)
+}
+
+func enumName(names []string, typ string, i int) string {
+	if i >= 0 && i < len(names) {
+		return names[i]
+	}
+	return typ + "(" + strconv.Itoa(i) + ")"
+}
+
+func enumParse[T ~uint8](names []string, what string, b []byte, out *T) error {
+	for i, n := range names {
+		if n == string(b) {
+			*out = T(i)
+			return nil
+		}
+	}
+	return errors.New("supervisor: unknown " + what + " " + strconv.Quote(string(b)))
+}
+
+// TreeSnapshot is the state of one tree and, recursively, of its subtrees.
+// The JSON field names are part of the API.
+type TreeSnapshot struct {
+	Name     string    `json:"name"`
+	Strategy Strategy  `json:"strategy"`
+	State    TreeState `json:"state"`
+	// Restarts is how many automatic restarts fall in the current intensity
+	// window; the tree gives up when it would exceed MaxRestarts.
+	Restarts    int             `json:"restarts"`
+	MaxRestarts int             `json:"max_restarts"`
+	Period      time.Duration   `json:"period_ns"`
+	Since       time.Time       `json:"since,omitzero"`  // when the current (or last) Run began
+	Err         string          `json:"error,omitempty"` // why it gave up or failed, when it did
+	Counts      Counts          `json:"counts"`
+	Children    []ChildSnapshot `json:"children"`
+}
+
+// ChildSnapshot is the state of one child in a TreeSnapshot.
+type ChildSnapshot struct {
+	Name          string        `json:"name"`
+	State         ChildState    `json:"state"`
+	Restart       Restart       `json:"restart"`
+	Restarts      int           `json:"restarts"`
+	Err           string        `json:"error,omitempty"`  // its last exit's error
+	Since         time.Time     `json:"since,omitzero"`   // when State last changed
+	Started       time.Time     `json:"started,omitzero"` // when it last started
+	PID           int           `json:"pid,omitempty"`    // see ReportPID
+	Watchdog      time.Duration `json:"watchdog_ns,omitempty"`
+	LastHeartbeat time.Time     `json:"last_heartbeat,omitzero"` // watched children that run
+	Overdue       bool          `json:"overdue,omitempty"`       // a watched child's heartbeat is late
+	Tree          *TreeSnapshot `json:"tree,omitempty"`          // the subtree, for children made with Tree.Spec
+}
+
+// snapshot is what the loop (or the stopped tree) answers: the tree's own
+// part, and the subtrees to visit afterwards, off the loop.
+type snapshot struct {
+	tree TreeSnapshot
+	subs []*Tree // parallel to tree.Children; nil for workers
+}
+
+// Spec returns the Spec that runs t as a child of another tree, named after
+// t, with Shutdown Infinity (a tree stops its own children within their own
+// limits) and WaitReady (the parent's ordered start waits for t's initial
+// start). A parent knows such a child is a tree: Count counts it among
+// Supervisors, and Snapshot descends into it.
+func (t *Tree) Spec() Spec {
+	return Spec{Name: t.cfg.name, Run: t.Run, Shutdown: Infinity, WaitReady: true, sub: t}
+}
+
+// Child returns the ChildInfo of one child, or an error matching
+// ErrUnknownChild.
+func (t *Tree) Child(name string) (ChildInfo, error) {
+	r := t.call(opChild, Spec{Name: name})
+	if r.err != nil {
+		return ChildInfo{}, r.err
+	}
+	return r.infos[0], nil
+}
+
+// childInfo answers Child; the caller owns t.kids.
+func (t *Tree) childInfo(name string) reply {
+	c := t.kids.get(name)
+	if c == nil {
+		return reply{err: t.unknown(name)}
+	}
+	return reply{infos: []ChildInfo{c.info(t.t0)}}
+}
+
+// ReportPID tells the tree which OS process the calling child runs, for
+// snapshots and ChildInfo; ctx is the context the child's Run received. Call
+// it after each process start (package proc does). No-op outside a tree.
+func ReportPID(ctx context.Context, pid int) {
+	if inc, ok := ctx.Value(incKey{}).(*incarnation); ok {
+		inc.pid.Store(int64(pid))
+	}
+}
+
+// Snapshot returns the state of t and of every subtree below it (children
+// made with Tree.Spec). It is O(children), safe at any time (running,
+// stopped, never run, shutting down), and never waits on a child: each tree
+// answers from its own loop. A subtree whose loop does not answer before ctx
+// ends shows as TreeStateUnresponsive; the error is ctx's when t itself did not
+// answer.
+func (t *Tree) Snapshot(ctx context.Context) (TreeSnapshot, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	r, err := t.callCtx(ctx, opSnapshot)
+	if err != nil {
+		return TreeSnapshot{Name: t.cfg.name, Strategy: t.cfg.strategy, State: TreeStateUnresponsive}, err
+	}
+	s := r.snap
+	for i, sub := range s.subs {
+		if sub == nil {
+			continue
+		}
+		ts, _ := sub.Snapshot(ctx)
+		s.tree.Children[i].Tree = &ts
+	}
+	return s.tree, nil
+}
+
+// callCtx is call for requests that must not wait past ctx. It does not
+// reuse request objects: an abandoned request is answered into its buffer.
+func (t *Tree) callCtx(ctx context.Context, op reqOp) (reply, error) {
+	for {
+		t.mu.Lock()
+		l := t.cur
+		if l == nil {
+			r := t.offline(op, Spec{})
+			t.mu.Unlock()
+			return r, nil
+		}
+		t.mu.Unlock()
+		req := &request{op: op, reply: make(chan reply, 1)}
+		select {
+		case l.reqs <- req:
+		case <-l.done:
+			continue
+		case <-ctx.Done():
+			return reply{}, ctx.Err()
+		}
+		select {
+		case r := <-req.reply:
+			return r, nil
+		case <-ctx.Done():
+			return reply{}, ctx.Err()
+		}
+	}
+}
+
+// treeHead fills the tree-level fields of a snapshot.
+func (t *Tree) treeHead(state TreeState, restarts int, err error) TreeSnapshot {
+	ts := TreeSnapshot{Name: t.cfg.name, Strategy: t.cfg.strategy, State: state, Restarts: restarts,
+		MaxRestarts: t.cfg.maxRestarts, Period: t.cfg.period, Since: t.t0}
+	if err != nil {
+		ts.Err = err.Error()
+	}
+	return ts
+}
+
+// offlineSnapshot answers Snapshot for a tree that is not running. t.mu is held.
+func (t *Tree) offlineSnapshot() *snapshot {
+	state := TreeStateStopped
+	if errors.Is(t.lastErr, ErrTooManyRestarts) {
+		state = TreeStateGaveUp
+	}
+	s := &snapshot{tree: t.treeHead(state, 0, t.lastErr)}
+	s.tree.Counts = t.kids.counts(0)
+	s.fill(t.kids.head, t.t0, func(*child, *ChildSnapshot) {})
+	return s
+}
+
+// snapshot answers Snapshot on the loop.
+func (l *loop) snapshot() *snapshot {
+	state := TreeStateRunning
+	switch {
+	case l.stopping && errors.Is(l.err, ErrTooManyRestarts):
+		state = TreeStateGaveUp
+	case l.stopping:
+		state = TreeStateStopping
+	case l.plan != nil && l.plan.kind == planInitial:
+		state = TreeStateStarting
+	}
+	s := &snapshot{tree: l.t.treeHead(state, l.win.count(l.clock), l.err)}
+	s.tree.Counts = l.kids.counts(l.live)
+	now := l.now()
+	s.fill(l.kids.head, l.t0, func(c *child, cs *ChildSnapshot) {
+		if c.spec.Watchdog <= 0 || c.inc == nil || !c.inc.ready {
+			return
+		}
+		last := time.Duration(c.inc.lastBeat.Load())
+		cs.LastHeartbeat = l.t0.Add(last)
+		cs.Overdue = !c.inc.stopping && !c.inc.watchdog && now-last > c.spec.Watchdog
+	})
+	return s
+}
+
+// fill adds every child from head on; more adds what only a live loop knows.
+func (s *snapshot) fill(head *child, t0 time.Time, more func(*child, *ChildSnapshot)) {
+	s.tree.Children = make([]ChildSnapshot, 0, s.tree.Counts.Specs)
+	for c := head; c != nil; c = c.next {
+		ci := c.info(t0)
+		cs := ChildSnapshot{Name: ci.Name, State: ci.State, Restart: ci.Restart, Restarts: ci.Restarts,
+			Since: ci.Since, Started: ci.Started, PID: ci.PID, Watchdog: c.spec.Watchdog}
+		if ci.Err != nil {
+			cs.Err = ci.Err.Error()
+		}
+		more(c, &cs)
+		s.tree.Children = append(s.tree.Children, cs)
+		if c.spec.sub != nil {
+			if s.subs == nil {
+				s.subs = make([]*Tree, s.tree.Counts.Specs)
+			}
+			s.subs[len(s.tree.Children)-1] = c.spec.sub
+		}
+	}
+}

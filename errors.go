@@ -41,6 +41,20 @@ var (
 	ErrShutdownTimeout = errors.New("shutdown timeout")
 	// ErrWatchdogTimeout is the failure of a child that missed its Heartbeat.
 	ErrWatchdogTimeout = errors.New("watchdog timeout")
+
+	// ErrDoNotRestart, returned (or wrapped) by a child's Run, says "do not
+	// restart me": whatever its restart type, the child stays Stopped (a
+	// Temporary child, or one of a SimpleOneForOne tree, is removed), and the
+	// exit counts nothing toward the restart intensity. Returned at once, it
+	// is OTP's ignore: a child that declines to run keeps its spec, and the
+	// Add or start that launched it succeeds.
+	ErrDoNotRestart = errors.New("child asked not to be restarted")
+	// ErrStopTree, returned (or wrapped) by a child's Run, stops the whole
+	// tree: its children stop in reverse start order and Run returns the
+	// child's error. A tree that is itself a child returns that error to its
+	// parent, which stops too: the error climbs to the root unless a tree in
+	// between wraps it in an error that does not match it.
+	ErrStopTree = errors.New("child asked to stop the tree")
 )
 
 // ChildError is the error the tree reports about one child: the child failed

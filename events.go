@@ -1,15 +1,16 @@
 // events.go: structured events, and the observer that delivers them to the
-// hook and the logger. The loop never calls user code for observability: it
+// hooks and the logger. The loop never calls user code for observability: it
 // hands each event to a bounded channel read by one observer goroutine per
-// running tree, so a slow, blocking or panicking hook or slog handler cannot
-// stall or crash supervision. A full buffer drops events and counts them.
+// Run, so a slow, blocking or panicking hook or slog handler cannot stall or
+// crash supervision. A full buffer drops events and counts them.
 
 package supervisor
 
 import (
 	"context"
 	"log/slog"
-	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -46,12 +47,7 @@ var eventNames = [...]string{"tree started", "tree ready", "tree stopped", "chil
 	"child exited", "restart scheduled", "gave up", "shutdown timeout", "watchdog timeout"}
 
 // String returns the kind's name in lower case.
-func (k EventKind) String() string {
-	if int(k) < len(eventNames) {
-		return eventNames[k]
-	}
-	return "EventKind(" + strconv.Itoa(int(k)) + ")"
-}
+func (k EventKind) String() string { return enumName(eventNames[:], "EventKind", int(k)) }
 
 // Event is one observable happening in a tree, delivered to WithHook's
 // function in the order it happened.
@@ -68,24 +64,39 @@ type Event struct {
 	Dropped     int           // events dropped before this one because the buffer was full
 }
 
-// observerBuffer bounds the events waiting for the hook and logger.
+// observerBuffer bounds the events waiting for the hooks and logger.
 const observerBuffer = 1024
 
-// observer delivers events off the loop. nil when there is neither a hook
-// nor a logger.
+// observerDrain bounds how long Run waits, when it returns, for the hooks
+// and the logger to take the events still queued.
+const observerDrain = time.Second
+
+// observer delivers events off the loop: one per Run, nil when there is
+// neither a hook nor a logger.
+//
+// The contract: events reach the hooks in the order they happened, one at a
+// time, never two hook calls at once for one Tree, even across Runs (a
+// per-Tree mutex is held around each delivery). Run returns once every
+// event of that Run has been delivered, or after observerDrain if a hook or
+// handler is too slow or blocks; the observer is then detached: it delivers
+// nothing more (what was still queued is dropped), and its goroutine ends as
+// soon as the hook call it is stuck in returns. So no hook is ever called
+// for a Run after that Run returned.
 type observer struct {
-	ch      chan Event
-	done    chan struct{}
-	hooks   []func(Event)
-	log     *slog.Logger
-	dropped int // loop-owned
+	ch       chan Event
+	done     chan struct{}
+	hooks    []func(Event)
+	log      *slog.Logger
+	mu       *sync.Mutex // the Tree's: one delivery at a time
+	detached atomic.Bool
+	dropped  int // loop-owned
 }
 
-func newObserver(hooks []func(Event), log *slog.Logger) *observer {
+func newObserver(t *Tree, hooks []func(Event), log *slog.Logger) *observer {
 	if len(hooks) == 0 && log == nil {
 		return nil
 	}
-	o := &observer{ch: make(chan Event, observerBuffer), done: make(chan struct{}), hooks: hooks, log: log}
+	o := &observer{ch: make(chan Event, observerBuffer), done: make(chan struct{}), hooks: hooks, log: log, mu: &t.hookMu}
 	go o.run()
 	return o
 }
@@ -102,22 +113,30 @@ func (o *observer) emit(e Event) {
 	}
 }
 
-// close stops the observer once the queued events are delivered, waiting at
-// most limit for a hook or handler that blocks.
-func (o *observer) close(limit time.Duration) {
+// close waits for the queued events to be delivered, at most observerDrain,
+// then detaches the observer.
+func (o *observer) close() {
 	close(o.ch)
-	t := time.NewTimer(limit)
+	t := time.NewTimer(observerDrain)
 	defer t.Stop()
 	select {
 	case <-o.done:
 	case <-t.C:
+		o.detached.Store(true)
 	}
 }
 
 func (o *observer) run() {
 	defer close(o.done)
 	for e := range o.ch {
-		o.deliver(e)
+		if o.detached.Load() {
+			continue
+		}
+		o.mu.Lock()
+		if !o.detached.Load() {
+			o.deliver(e)
+		}
+		o.mu.Unlock()
 	}
 }
 

@@ -217,10 +217,11 @@ func runFuzz(t *testing.T, data []byte) {
 			s, ready := d.fuzzSpec(fuzzNames[i], at(pos))
 			specs = append(specs, s)
 			real = append(real, d.realSpec(s, ready))
-			d.m.Children = append(d.m.Children, &model.Child{Spec: s})
 			pos++
 		}
 	}
+	d.m = model.New(strategy, maxR, period, specs...) // now with the specs each Run starts from
+	d.m.AutoShutdown = auto
 	var err error
 	d.tr, err = New(WithStrategy(Strategy(strategy)), WithAutoShutdown(AutoShutdown(auto)), WithIntensity(maxR, period),
 		WithChildren(real...), WithHook(d.hook))

@@ -1,53 +1,52 @@
-// intensity.go: the restart intensity, a sliding window over the times of the
-// last maxRestarts+1 automatic restarts. It lives in a ring buffer, so memory
-// is bounded by maxRestarts+1 and each record is O(1).
+// intensity.go: the restart intensity, a sliding window over the times of
+// the automatic restarts of the last period. It holds only the restarts
+// inside the window (at most maxRestarts+1 before the tree gives up), so a
+// huge maxRestarts costs nothing up front, and each record is amortised O(1).
 
 package supervisor
 
 import "time"
 
+// unlimitedCount caps what a tree that never gives up remembers of its
+// restarts: enough to report the rate, bounded however fast children fail.
+const unlimitedCount = 1 << 12
+
 // window records restart times and says when too many fall in one period.
 type window struct {
-	max    int             // maxRestarts
+	max    int             // maxRestarts; negative: never give up
 	period time.Duration   // the window's length
-	ring   []time.Duration // the last max+1 restart times, oldest at next
-	next   int             // where the next time goes
-	n      int             // how many times are recorded, up to len(ring)
+	times  []time.Duration // restart times inside the window, oldest at head
+	head   int
 }
 
-func newWindow(maxRestarts int, period time.Duration) window {
-	return window{max: maxRestarts, period: period, ring: make([]time.Duration, maxRestarts+1)}
+// expire forgets the restarts made a period or more before now: the window
+// is half-open, so a restart exactly one period after another no longer
+// counts with it.
+func (w *window) expire(now time.Duration) {
+	for w.head < len(w.times) && now-w.times[w.head] >= w.period {
+		w.head++
+	}
+	if w.head == len(w.times) {
+		w.times, w.head = w.times[:0], 0
+	} else if w.head > 32 && w.head > len(w.times)/2 {
+		n := copy(w.times, w.times[w.head:])
+		w.times, w.head = w.times[:n], 0
+	}
 }
 
-// reset forgets every recorded restart (a fresh Run).
-func (w *window) reset() { w.next, w.n = 0, 0 }
-
-// record notes a restart at now and reports whether the tree may go on: false
-// when more than max restarts now fall within the last period (now included).
+// record notes a restart at now and reports whether the tree may go on:
+// false when more than max restarts now fall within the last period.
 func (w *window) record(now time.Duration) bool {
-	w.ring[w.next] = now
-	w.next++
-	if w.next == len(w.ring) {
-		w.next = 0
+	w.expire(now)
+	if w.max < 0 && len(w.times)-w.head >= unlimitedCount {
+		w.head++
 	}
-	if w.n < len(w.ring) {
-		w.n++
-	}
-	if w.n <= w.max {
-		return true
-	}
-	// The ring is full: the oldest of the last max+1 restarts is at next.
-	return now-w.ring[w.next] >= w.period
+	w.times = append(w.times, now)
+	return w.max < 0 || len(w.times)-w.head <= w.max
 }
 
-// count returns how many recorded restarts fall within the period ending at
-// now. O(restarts recorded), at most maxRestarts+1.
+// count returns how many restarts fall within the period ending at now.
 func (w *window) count(now time.Duration) int {
-	n := 0
-	for i := 0; i < w.n; i++ {
-		if now-w.ring[i] < w.period {
-			n++
-		}
-	}
-	return n
+	w.expire(now)
+	return len(w.times) - w.head
 }

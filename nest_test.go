@@ -70,7 +70,10 @@ func TestRunTwiceConcurrently(t *testing.T) {
 	})
 }
 
-func TestReRunKeepsStaticSpecsOnly(t *testing.T) {
+// A re-run starts afresh from the specs given to New (SPEC §2, as OTP's
+// supervisor restarted by its parent): children added at run time are not
+// carried over, and a Temporary child given to New runs again.
+func TestReRunStartsFromNewSpecs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t)
 		tr := mustNew(t, WithChildren(h.spec("a", Permanent), h.spec("tmp", Temporary)))
@@ -79,12 +82,13 @@ func TestReRunKeepsStaticSpecsOnly(t *testing.T) {
 		require.NoError(t, err)
 		h.exit("a", errBoom)
 		require.NoError(t, r.stop())
-		// Temporary children are gone once they exit; the others are kept,
-		// with their counters reset by the next Run.
+		// Until the tree runs again or changes, Children shows what the Run
+		// left: Temporary children are gone once they exit.
 		assert.Equal(t, []string{"a", "b"}, names(tr.Children()))
 		h.take()
 		r = start(t, tr)
-		assert.Equal(t, []string{"start a", "start b"}, h.take())
+		assert.Equal(t, []string{"start a", "start tmp"}, h.take())
+		assert.Equal(t, []string{"a", "tmp"}, names(tr.Children()))
 		assert.Equal(t, 0, tr.Children()[0].Restarts)
 		require.NoError(t, r.stop())
 	})
@@ -209,7 +213,7 @@ func TestHookThatBlocksOrPanics(t *testing.T) {
 		r.cancel()
 		begin := time.Now()
 		require.NoError(t, <-r.errc)
-		assert.Equal(t, DefaultShutdown, time.Since(begin), "Run waits a bounded time for the blocked hook")
+		assert.Equal(t, observerDrain, time.Since(begin), "Run waits a bounded time for the blocked hook")
 		close(block)
 	})
 }

@@ -18,6 +18,7 @@ type config struct {
 	strategy     Strategy
 	maxRestarts  int
 	period       time.Duration
+	unlimited    bool // WithUnlimitedRestarts
 	specs        []Spec
 	autoShutdown AutoShutdown
 	maxChildren  int
@@ -25,6 +26,8 @@ type config struct {
 	hooks        []func(Event)
 	backoffInit  time.Duration
 	backoffMax   time.Duration
+	passPanics   bool
+	jitter       func() float64 // backoff jitter in [0,1); nil: math/rand (tests set it)
 
 	errs []error // option errors, reported by New
 }
@@ -82,6 +85,23 @@ func WithIntensity(maxRestarts int, period time.Duration) Option {
 		}
 		c.maxRestarts, c.period = maxRestarts, period
 	}
+}
+
+// WithUnlimitedRestarts makes the tree restart its children forever: it
+// never gives up, whatever the rate of failures (oversight's default). Pair
+// it with WithBackoff, so that a child that keeps failing is restarted ever
+// more slowly instead of in a tight loop. It overrides WithIntensity, in
+// either order.
+func WithUnlimitedRestarts() Option {
+	return func(c *config) { c.unlimited = true }
+}
+
+// WithPanicPassThrough lets a child's panic crash the program with the
+// original value and stack, as an unsupervised goroutine's would, instead of
+// turning it into a *PanicError failure. It is for crash-only programs that
+// prefer a clean restart of the whole process to carrying on after a panic.
+func WithPanicPassThrough() Option {
+	return func(c *config) { c.passPanics = true }
 }
 
 // WithChildren adds static children, started in the order given. It may be

@@ -86,7 +86,8 @@ type TreeSnapshot struct {
 	Strategy Strategy  `json:"strategy"`
 	State    TreeState `json:"state"`
 	// Restarts is how many automatic restarts fall in the current intensity
-	// window; the tree gives up when it would exceed MaxRestarts.
+	// window; the tree gives up when it would exceed MaxRestarts (-1: it
+	// never gives up, see WithUnlimitedRestarts).
 	Restarts    int             `json:"restarts"`
 	MaxRestarts int             `json:"max_restarts"`
 	Period      time.Duration   `json:"period_ns"`
@@ -128,34 +129,6 @@ func (t *Tree) Spec() Spec {
 	return Spec{Name: t.cfg.name, Run: t.Run, Shutdown: Infinity, WaitReady: true, sub: t}
 }
 
-// Child returns the ChildInfo of one child, or an error matching
-// ErrUnknownChild.
-func (t *Tree) Child(name string) (ChildInfo, error) {
-	r := t.call(opChild, Spec{Name: name})
-	if r.err != nil {
-		return ChildInfo{}, r.err
-	}
-	return r.infos[0], nil
-}
-
-// childInfo answers Child; the caller owns t.kids.
-func (t *Tree) childInfo(name string) reply {
-	c := t.kids.get(name)
-	if c == nil {
-		return reply{err: t.unknown(name)}
-	}
-	return reply{infos: []ChildInfo{c.info(t.t0)}}
-}
-
-// ReportPID tells the tree which OS process the calling child runs, for
-// snapshots and ChildInfo; ctx is the context the child's Run received. Call
-// it after each process start (package proc does). No-op outside a tree.
-func ReportPID(ctx context.Context, pid int) {
-	if inc, ok := ctx.Value(incKey{}).(*incarnation); ok {
-		inc.pid.Store(int64(pid))
-	}
-}
-
 // Snapshot returns the state of t and of every subtree below it (children
 // made with Tree.Spec). It is O(children), safe at any time (running,
 // stopped, never run, shutting down), and never waits on a child: each tree
@@ -163,14 +136,14 @@ func ReportPID(ctx context.Context, pid int) {
 // ends shows as TreeStateUnresponsive; the error is ctx's when t itself did not
 // answer.
 func (t *Tree) Snapshot(ctx context.Context) (TreeSnapshot, error) {
+	t.setup()
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	r, err := t.callCtx(ctx, opSnapshot)
+	s, err := t.callCtx(ctx)
 	if err != nil {
 		return TreeSnapshot{Name: t.cfg.name, Strategy: t.cfg.strategy, State: TreeStateUnresponsive}, err
 	}
-	s := r.snap
 	for i, sub := range s.subs {
 		if sub == nil {
 			continue
@@ -181,31 +154,37 @@ func (t *Tree) Snapshot(ctx context.Context) (TreeSnapshot, error) {
 	return s.tree, nil
 }
 
-// callCtx is call for requests that must not wait past ctx. It does not
-// reuse request objects: an abandoned request is answered into its buffer.
-func (t *Tree) callCtx(ctx context.Context, op reqOp) (reply, error) {
+// callCtx asks for a snapshot without waiting past ctx. An abandoned
+// request is answered into its buffer.
+func (t *Tree) callCtx(ctx context.Context) (*snapshot, error) {
 	for {
 		t.mu.Lock()
 		l := t.cur
 		if l == nil {
-			r := t.offline(op, Spec{})
-			t.mu.Unlock()
-			return r, nil
+			defer t.mu.Unlock()
+			return t.offlineSnapshot(), nil
 		}
 		t.mu.Unlock()
-		req := &request{op: op, reply: make(chan reply, 1)}
+		m := &snapshotReq{reply: make(chan *snapshot, 1)}
 		select {
-		case l.reqs <- req:
+		case l.reqs <- m:
 		case <-l.done:
 			continue
 		case <-ctx.Done():
-			return reply{}, ctx.Err()
+			return nil, ctx.Err()
 		}
 		select {
-		case r := <-req.reply:
-			return r, nil
+		case s := <-m.reply:
+			return s, nil
+		case <-l.done:
+			select {
+			case s := <-m.reply:
+				return s, nil
+			default:
+				continue
+			}
 		case <-ctx.Done():
-			return reply{}, ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
 }
@@ -227,6 +206,9 @@ func (t *Tree) offlineSnapshot() *snapshot {
 		state = TreeStateGaveUp
 	}
 	s := &snapshot{tree: t.treeHead(state, 0, t.lastErr)}
+	if t.cfg.unlimited {
+		s.tree.MaxRestarts = -1
+	}
 	s.tree.Counts = t.kids.counts(0)
 	s.fill(t.kids.head, t.t0, func(*child, *ChildSnapshot) {})
 	return s
@@ -236,23 +218,27 @@ func (t *Tree) offlineSnapshot() *snapshot {
 func (l *loop) snapshot() *snapshot {
 	state := TreeStateRunning
 	switch {
-	case l.stopping && errors.Is(l.err, ErrTooManyRestarts):
+	case l.stopping && errors.Is(l.end.err, ErrTooManyRestarts):
 		state = TreeStateGaveUp
 	case l.stopping:
 		state = TreeStateStopping
 	case l.plan != nil && l.plan.kind == planInitial:
 		state = TreeStateStarting
 	}
-	s := &snapshot{tree: l.t.treeHead(state, l.win.count(l.clock), l.err)}
-	s.tree.Counts = l.kids.counts(l.live)
+	s := &snapshot{tree: l.t.treeHead(state, l.win.count(l.dl.clock), l.end.err)}
+	if l.cfg.unlimited {
+		s.tree.MaxRestarts = -1
+	}
+	s.tree.Counts = l.kids.counts(l.n.live)
 	now := l.now()
-	s.fill(l.kids.head, l.t0, func(c *child, cs *ChildSnapshot) {
-		if c.spec.Watchdog <= 0 || c.inc == nil || !c.inc.ready {
+	s.fill(l.kids.head, l.dl.t0, func(c *child, cs *ChildSnapshot) {
+		watched := c.phase == phRunning || c.phase == phStarting && !c.spec.WaitReady
+		if c.spec.Watchdog <= 0 || !watched {
 			return
 		}
 		last := time.Duration(c.inc.lastBeat.Load())
-		cs.LastHeartbeat = l.t0.Add(last)
-		cs.Overdue = !c.inc.stopping && !c.inc.watchdog && now-last > c.spec.Watchdog
+		cs.LastHeartbeat = l.dl.t0.Add(last)
+		cs.Overdue = now-last > c.spec.Watchdog
 	})
 	return s
 }

@@ -276,19 +276,3 @@ func TestManualRestartAddAndInitialStartDoNotCount(t *testing.T) {
 		require.NoError(t, r.stop())
 	})
 }
-
-// Intensity memory is bounded by maxRestarts+1 whatever the number of restarts.
-func TestIntensityWindowIsBounded(t *testing.T) {
-	w := newWindow(3, time.Second)
-	for i := 0; i < 1000; i++ {
-		w.record(time.Duration(i) * time.Second)
-	}
-	assert.Len(t, w.ring, 4)
-	assert.True(t, w.record(1000*time.Second))
-	w = newWindow(2, time.Second)
-	assert.True(t, w.record(0))
-	assert.True(t, w.record(1))
-	assert.False(t, w.record(2))
-	w.reset()
-	assert.True(t, w.record(3))
-}

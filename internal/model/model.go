@@ -151,15 +151,30 @@ type Model struct {
 
 	window  []time.Duration // restart times, at most MaxRestarts+1
 	batches int
+	initial []Spec // the specs given to New: each Run starts afresh from them
+	stale   bool   // Children is what the last Run left; the next change or Run starts from initial
 }
 
 // New returns a tree that is not running, holding specs.
 func New(s Strategy, maxRestarts int, period time.Duration, specs ...Spec) *Model {
-	m := &Model{Strategy: s, MaxRestarts: maxRestarts, Period: period}
+	m := &Model{Strategy: s, MaxRestarts: maxRestarts, Period: period, initial: specs}
 	for _, sp := range specs {
 		m.Children = append(m.Children, &Child{Spec: sp})
 	}
 	return m
+}
+
+// fresh makes the children the specs given to New again if the last Run
+// left them: runtime changes are not carried over to the next Run.
+func (m *Model) fresh() {
+	if !m.stale {
+		return
+	}
+	m.stale = false
+	m.Children = nil
+	for _, sp := range m.initial {
+		m.Children = append(m.Children, &Child{Spec: sp})
+	}
 }
 
 func (m *Model) log(format string, args ...any) {
@@ -252,6 +267,7 @@ func (m *Model) Run() {
 	if m.Running {
 		panic("model: Run while running")
 	}
+	m.fresh()
 	m.Running, m.Returned, m.GaveUp, m.GaveUpChild, m.GaveUpErr, m.Abandoned = true, false, false, "", ErrNone, nil
 	m.window = nil
 	for _, c := range m.Children {
@@ -301,7 +317,7 @@ func (m *Model) shutdown() {
 	for _, c := range slices.Clone(m.Children) {
 		m.settle(c)
 	}
-	m.Running, m.Returned = false, true
+	m.Running, m.Returned, m.stale = false, true, true
 }
 
 // Advance lets time pass.
@@ -387,6 +403,9 @@ func (m *Model) Add(s Spec) Result {
 	if !m.Running && m.Strategy == SimpleOneForOne {
 		return NotRunning
 	}
+	if !m.Running {
+		m.fresh()
+	}
 	if m.Get(s.Name) != nil {
 		return Duplicate
 	}
@@ -415,6 +434,9 @@ func (m *Model) Terminate(name string) Result {
 
 // Delete stops a child if needed and removes its spec.
 func (m *Model) Delete(name string) Result {
+	if !m.Running {
+		m.fresh()
+	}
 	c := m.Get(name)
 	if c == nil {
 		return Unknown

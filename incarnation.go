@@ -1,0 +1,255 @@
+// incarnation.go: one run of a child. An incarnation is made by each start
+// and is the context.Context the child's Run receives, so that Ready,
+// Heartbeat and ReportPID find their way back to the tree. Its goroutine
+// runs the child and reports to the loop; the loop keeps on it the waiters
+// of its start and of its end.
+
+package supervisor
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Ready tells the tree that the calling child has finished starting. ctx is
+// the context the child's Run received. No-op outside a tree (including a
+// nil ctx), for a child without WaitReady, or when called twice.
+func Ready(ctx context.Context) {
+	inc := incOf(ctx)
+	if inc == nil || !inc.c.spec.WaitReady || !inc.readySent.CompareAndSwap(false, true) {
+		return
+	}
+	inc.l.send(report{kind: repReady, inc: inc})
+}
+
+// Heartbeat tells the tree that the calling child is alive (see
+// Spec.Watchdog). It costs one atomic store. No-op outside a tree (including
+// a nil ctx).
+func Heartbeat(ctx context.Context) {
+	if inc := incOf(ctx); inc != nil {
+		inc.lastBeat.Store(int64(inc.l.now()))
+	}
+}
+
+// ReportPID tells the tree which OS process the calling child runs, for
+// snapshots and ChildInfo; ctx is the context the child's Run received. Call
+// it after each process start (package proc does). No-op outside a tree.
+func ReportPID(ctx context.Context, pid int) {
+	if inc := incOf(ctx); inc != nil {
+		inc.pid.Store(int64(pid))
+	}
+}
+
+// incOf returns the incarnation a child's context carries, or nil.
+func incOf(ctx context.Context) *incarnation {
+	if ctx == nil {
+		return nil
+	}
+	inc, _ := ctx.Value(incKey{}).(*incarnation)
+	return inc
+}
+
+// incKey is the context key under which an incarnation finds itself.
+type incKey struct{}
+
+// startKind says which part of the tree started an incarnation, which
+// decides the fate of a failed start.
+type startKind uint8
+
+const (
+	byInitial startKind = iota // Run's initial start: a start failure fails Run
+	byAdd                      // Add: a start failure fails Add, the spec is dropped
+	byManual                   // Restart: a start failure fails Restart, the child stays Stopped
+	byAuto                     // an automatic restart: a start failure is another failure
+)
+
+// incarnation is one run of a child and the context its Run receives. Exits
+// and Ready calls carry the incarnation, so the loop recognises and drops
+// reports from an old incarnation of a child that was abandoned, restarted,
+// or deleted and re-added under the same name.
+//
+// As a context.Context it is cancelled only by the tree and carries the
+// values of Run's context. It implements cancellation itself, which saves
+// the allocations of context.WithCancel on every start, and offers AfterFunc
+// so that contexts derived from it learn of its cancellation without a
+// goroutine each.
+type incarnation struct {
+	c *child
+	l *loop
+
+	// Set before the goroutine starts, then owned by the loop.
+	by       startKind // who started it
+	announce bool      // report repEntered before calling Run (ordered starts)
+	waiters  []waiting // who waits for its start or its end
+	end      endKind   // how it ended, once it has
+
+	readySent atomic.Bool  // Ready was called (set by the child)
+	cancelled atomic.Bool  // the context is cancelled
+	lastBeat  atomic.Int64 // loop clock at the last Heartbeat (set by the child)
+	pid       atomic.Int64 // set by ReportPID
+
+	mu     sync.Mutex
+	done   atomic.Value            // chan struct{}, made on first use
+	afters map[*afterFunc]struct{} // AfterFunc registrations; guarded by mu
+}
+
+// waiter is anything that waits on an incarnation: an API call or a plan.
+// woke is called on the loop when the incarnation has started (ended false)
+// or has ended (ended true; for a start waiter, an end before the start).
+type waiter interface {
+	woke(l *loop, inc *incarnation, ended bool)
+}
+
+// waiting is a waiter on an incarnation, and what it waits for.
+type waiting struct {
+	w   waiter
+	end bool // only the end; otherwise the start (or an end before it)
+}
+
+// wait registers w on inc.
+func (inc *incarnation) wait(w waiter, end bool) {
+	inc.waiters = append(inc.waiters, waiting{w: w, end: end})
+}
+
+// wake calls the waiters that an event concerns: start waiters when inc has
+// started, every waiter when it has ended. Waiters may register new ones.
+func (inc *incarnation) wake(l *loop, ended bool) {
+	ws := inc.waiters
+	inc.waiters = nil
+	for _, w := range ws {
+		if ended || !w.end {
+			w.w.woke(l, inc, ended)
+		} else {
+			inc.waiters = append(inc.waiters, w)
+		}
+	}
+}
+
+// run executes the child's Run in the incarnation's goroutine and reports
+// the exit to the loop, turning a panic into *PanicError unless the tree
+// passes panics through.
+func (inc *incarnation) run() {
+	if inc.announce {
+		inc.l.send(report{kind: repEntered, inc: inc})
+	}
+	if inc.l.cfg.passPanics {
+		err := inc.c.spec.Run(inc)
+		inc.l.send(report{kind: repExit, inc: inc, err: err})
+		return
+	}
+	var err error
+	returned := false
+	defer func() {
+		if !returned {
+			if v := recover(); v != nil {
+				err = newPanicError(inc.c.spec.Name, v)
+			} else {
+				err = errGoexit
+			}
+		}
+		inc.l.send(report{kind: repExit, inc: inc, err: err})
+	}()
+	err = inc.c.spec.Run(inc)
+	returned = true
+}
+
+type afterFunc struct{ f func() }
+
+// closedChan is the Done channel of an incarnation cancelled before anyone
+// asked for it.
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
+
+// Deadline implements context.Context: a child's context has no deadline.
+func (inc *incarnation) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+// Done implements context.Context.
+func (inc *incarnation) Done() <-chan struct{} {
+	if d, ok := inc.done.Load().(chan struct{}); ok {
+		return d
+	}
+	inc.mu.Lock()
+	defer inc.mu.Unlock()
+	if d, ok := inc.done.Load().(chan struct{}); ok {
+		return d
+	}
+	d := make(chan struct{})
+	inc.done.Store(d)
+	return d
+}
+
+// Err implements context.Context.
+func (inc *incarnation) Err() error {
+	if inc.cancelled.Load() {
+		return context.Canceled
+	}
+	return nil
+}
+
+// Value implements context.Context: the incarnation itself under incKey,
+// else the values of Run's context.
+func (inc *incarnation) Value(key any) any {
+	if key == (incKey{}) {
+		return inc
+	}
+	return inc.l.env.base.Value(key)
+}
+
+// String describes the context, as the context package's types do.
+func (inc *incarnation) String() string {
+	return "supervisor child context " + strconv.Quote(inc.c.spec.Name)
+}
+
+// AfterFunc arranges for f to run in its own goroutine once the context is
+// cancelled; stop undoes that if f has not started. The context package uses
+// it to propagate cancellation to derived contexts.
+func (inc *incarnation) AfterFunc(f func()) (stop func() bool) {
+	inc.mu.Lock()
+	if inc.cancelled.Load() {
+		inc.mu.Unlock()
+		go f()
+		return func() bool { return false }
+	}
+	a := &afterFunc{f: f}
+	if inc.afters == nil {
+		inc.afters = make(map[*afterFunc]struct{})
+	}
+	inc.afters[a] = struct{}{}
+	inc.mu.Unlock()
+	return func() bool {
+		inc.mu.Lock()
+		defer inc.mu.Unlock()
+		if _, ok := inc.afters[a]; ok {
+			delete(inc.afters, a)
+			return true
+		}
+		return false
+	}
+}
+
+// cancel cancels the context; later calls do nothing.
+func (inc *incarnation) cancel() {
+	inc.mu.Lock()
+	if inc.cancelled.Load() {
+		inc.mu.Unlock()
+		return
+	}
+	inc.cancelled.Store(true)
+	if d, ok := inc.done.Load().(chan struct{}); ok {
+		close(d)
+	} else {
+		inc.done.Store(closedChan)
+	}
+	afters := inc.afters
+	inc.afters = nil
+	inc.mu.Unlock()
+	for a := range afters {
+		go a.f()
+	}
+}

@@ -1,0 +1,744 @@
+// loop.go: the event loop of a running tree and its state machine. The
+// goroutine that called Run owns every piece of tree state; three things
+// feed it: the children's reports (through a lock-free inbox), the API
+// calls (one message type each), and time (one timer). handle has one
+// clause per report, serve one per request, fire one per kind of deadline;
+// enter is the only writer of a child's phase.
+
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// loop is the state of one Run.
+type loop struct {
+	t    *Tree
+	cfg  *config
+	kids *roster
+	env  runEnv
+
+	in   inbox
+	reqs chan any      // API calls
+	done chan struct{} // closed once Run is over; callers then retry against the stopped tree
+	dl   deadlines
+
+	win window
+	bo  backoff
+	obs *observer
+
+	plan     *plan    // the ordered work in progress, if any
+	deferred []*child // failures waiting for the group restart in progress to end
+	n        tally
+	stopping bool // shutdown has begun
+	end      ending
+}
+
+// runEnv is what a Run was given.
+type runEnv struct {
+	ctx     context.Context // Run's context
+	base    context.Context // parent of the children's contexts: Run's values, not its cancellation
+	started func()          // Start's signal that the initial start completed; may be nil
+}
+
+// tally counts what the loop must not rescan the children for.
+type tally struct {
+	live int // incarnations not yet returned nor abandoned
+	sig  int // significant children not Stopped
+}
+
+// ending is what Run will return.
+type ending struct {
+	err       error    // why the tree gave up, failed to start, or was stopped by a child
+	abandoned []string // children abandoned after their Shutdown
+}
+
+func newLoop(t *Tree, ctx context.Context, started func()) *loop {
+	max := t.cfg.maxRestarts
+	if t.cfg.unlimited {
+		max = -1
+	}
+	return &loop{
+		t:    t,
+		cfg:  &t.cfg,
+		kids: &t.kids,
+		env:  runEnv{ctx: ctx, base: context.WithoutCancel(ctx), started: started},
+		in:   inbox{wake: make(chan struct{}, 1)},
+		reqs: make(chan any),
+		done: make(chan struct{}),
+		dl:   deadlines{t0: time.Now()},
+		win:  window{max: max, period: t.cfg.period},
+		bo:   backoff{initial: t.cfg.backoffInit, max: t.cfg.backoffMax, jitter: t.cfg.jitter},
+		obs:  newObserver(t, t.cfg.hooks, t.cfg.logger),
+	}
+}
+
+// now is the loop's monotonic clock; safe from any goroutine.
+func (l *loop) now() time.Duration { return l.dl.now() }
+
+func (l *loop) run() error {
+	l.dl.timer = time.NewTimer(time.Hour)
+	l.dl.timer.Stop()
+	defer l.dl.timer.Stop()
+	l.dl.tick()
+	l.emit(Event{Kind: TreeStarted})
+	l.startAll()
+
+	ctxDone := l.env.ctx.Done()
+	for !(l.stopping && l.plan == nil && l.n.live == 0) {
+		select {
+		case <-l.in.wake:
+			l.dl.tick()
+			for r := l.in.take(); r != nil; r = r.next {
+				l.handle(r)
+			}
+		case m := <-l.reqs:
+			l.dl.tick()
+			l.serve(m)
+		case <-l.dl.channel():
+			l.dl.armed = false
+			l.dl.tick()
+			l.fire()
+		case <-ctxDone:
+			l.dl.tick()
+			ctxDone = nil
+			l.shutdown()
+		}
+	}
+	err := l.end.result(l.cfg.name)
+	l.emit(Event{Kind: TreeStopped, Err: err})
+	return err
+}
+
+// result is Run's error.
+func (e *ending) result(tree string) error {
+	if len(e.abandoned) == 0 {
+		return e.err
+	}
+	st := &ShutdownTimeoutError{Tree: tree, Children: e.abandoned}
+	if e.err != nil {
+		return errors.Join(e.err, st)
+	}
+	return st
+}
+
+// handle processes a child's report. Reports of an old incarnation
+// (abandoned, or its child restarted or deleted) are dropped.
+func (l *loop) handle(r *report) {
+	inc := r.inc
+	c := inc.c
+	if c.inc != inc {
+		return
+	}
+	switch r.kind {
+	case repExit:
+		l.exited(c, r.err, false)
+	case repEntered:
+		if c.phase == phStarting {
+			l.enter(c, phRunning)
+			inc.wake(l, false)
+		}
+	case repReady:
+		if c.phase == phStarting {
+			l.enter(c, phRunning)
+			l.emitChild(ChildReady, c, nil)
+			inc.wake(l, false)
+		}
+	}
+}
+
+// serve answers an API call.
+func (l *loop) serve(m any) {
+	switch m := m.(type) {
+	case *addReq:
+		l.add(m)
+	case *stopReq:
+		l.terminate(m)
+	case *restartReq:
+		l.manualRestart(m)
+	case *listReq:
+		m.reply <- l.kids.infos(l.dl.t0)
+	case *childReq:
+		m.reply <- l.t.childInfo(m.name)
+	case *countReq:
+		m.reply <- l.kids.counts(l.n.live)
+	case *snapshotReq:
+		m.reply <- l.snapshot()
+	case interface{ onLoop(*loop) }: // requests the package's tests define
+		m.onLoop(l)
+	}
+}
+
+// fire runs every deadline that is due.
+func (l *loop) fire() {
+	for tm := l.dl.due(); tm != nil; tm = l.dl.due() {
+		switch tt := tm.Value; tt.kind {
+		case tRestart:
+			if tt.c.phase == phBackoff && !l.stopping {
+				l.restartNow(tt.c, tt.c.err)
+			}
+		case tWatchdog:
+			l.checkWatchdog(tt.c)
+		case tPlanDelay:
+			if l.plan == tt.p {
+				l.advance(tt.p)
+			}
+		case tStopQueue:
+			for inc := l.dl.expired(tt.q); inc != nil; inc = l.dl.expired(tt.q) {
+				l.abandon(inc.c)
+			}
+		}
+	}
+}
+
+// enter moves c to phase to, doing the bookkeeping of leaving its phase and
+// entering the new one: the live count and incarnation, the significant
+// count, the restart timer, the watchdog, the Shutdown limit, the roster.
+func (l *loop) enter(c *child, to phase) {
+	from := c.phase
+	if from == to {
+		return
+	}
+	if from == phBackoff {
+		l.dl.heap.Remove(&c.x.restart)
+	}
+	if c.x != nil && from.live() && (to == phStopping || !to.live()) {
+		l.dl.heap.Remove(&c.x.watchdog)
+	}
+	switch {
+	case from.live() && !to.live():
+		inc := c.inc
+		c.inc = nil
+		l.n.live--
+		if from == phStopping || from == phFailing {
+			l.dl.unlimit(inc)
+		}
+	case !from.live() && to.live():
+		l.n.live++
+	}
+	switch to {
+	case phStopping:
+		if from != phFailing {
+			c.inc.cancel()
+			l.dl.limit(c.inc)
+		}
+	case phFailing:
+		c.inc.cancel()
+		l.dl.limit(c.inc)
+	case phGone:
+		l.kids.remove(c)
+	}
+	if w := c.spec.Watchdog; w > 0 && (to == phRunning && c.spec.WaitReady || !from.live() && to.live() && !c.spec.WaitReady) {
+		c.inc.lastBeat.Store(int64(l.dl.clock))
+		l.dl.schedule(&c.ext().watchdog, w)
+	}
+	if c.spec.Significant {
+		was, is := from != phStopped && from != phGone, to != phStopped && to != phGone
+		if was && !is {
+			l.n.sig--
+		} else if is && !was {
+			l.n.sig++
+		}
+	}
+	if from.state(c.spec.WaitReady) != to.state(c.spec.WaitReady) {
+		c.since = l.dl.clock
+	}
+	c.phase = to
+}
+
+// start runs a new incarnation of c, which is not live. An ordered start
+// (Run's, or a group restart's) has the child's goroutine announce when it
+// is about to call Run, so that the next child starts only then.
+func (l *loop) start(c *child, by startKind, ordered bool) {
+	inc := &incarnation{c: c, l: l, by: by, announce: ordered && !c.spec.WaitReady}
+	c.inc = inc
+	c.after = afterKeep
+	c.started = l.dl.clock
+	if l.bo.initial > 0 {
+		c.ext().startedAt = l.dl.clock
+	}
+	if by == byAuto {
+		c.restarts++
+	}
+	if c.spec.WaitReady || inc.announce {
+		l.enter(c, phStarting)
+	} else {
+		l.enter(c, phRunning)
+	}
+	l.emitChild(ChildStarted, c, nil)
+	go inc.run()
+}
+
+// stop cancels c's live incarnation on purpose: its exit will be a shutdown.
+func (l *loop) stop(c *child) { l.enter(c, phStopping) }
+
+// exited handles the end of c's live incarnation: it returned err, or it
+// was abandoned. A shutdown (the tree stopped it) goes where c.after says;
+// anything else is the child's own exit. Then the incarnation's waiters
+// learn of its end.
+func (l *loop) exited(c *child, err error, abandoned bool) {
+	inc := c.inc
+	from := c.phase
+	switch {
+	case abandoned:
+		inc.end = endAbandoned
+	case from == phStopping:
+		inc.end = endStopped
+	default:
+		inc.end = endExit
+	}
+	l.enter(c, phStopped)
+	if from == phStopping {
+		c.err = err
+		if l.obs != nil {
+			l.emit(Event{Kind: ChildExited, Child: c.spec.Name, Err: err, Restarts: c.restarts, Shutdown: true})
+		}
+		l.afterStopped(c)
+	} else {
+		l.failed(c, inc, err, from)
+	}
+	inc.wake(l, true)
+}
+
+// afterStopped moves a child the tree has stopped where c.after says.
+func (l *loop) afterStopped(c *child) {
+	switch {
+	case c.after == afterRemove || l.stopping:
+		l.settle(c)
+	case c.after == afterRestart:
+		l.start(c, byManual, false)
+	case c.after == afterGroup && c.spec.Restart == Temporary:
+		l.enter(c, phGone) // a Temporary bystander is not restarted
+	case c.after == afterGroup:
+		l.enter(c, phGrouped)
+	}
+}
+
+// settle leaves a child that is not running as Stopped, or removes it when it
+// is Temporary, belongs to a SimpleOneForOne tree, or is being deleted.
+func (l *loop) settle(c *child) {
+	if c.after == afterRemove || c.spec.Restart == Temporary || l.cfg.strategy == SimpleOneForOne {
+		l.enter(c, phGone)
+		return
+	}
+	l.enter(c, phStopped)
+}
+
+// failed handles a child's exit by itself (from is the phase it left):
+// restart it, leave it, or stop the tree, as its restart type, its error
+// and the tree's state decide.
+func (l *loop) failed(c *child, inc *incarnation, err error, from phase) {
+	if from == phFailing {
+		if inc.end == endAbandoned || errors.Is(err, context.Canceled) {
+			err = nil
+		}
+		err = &ChildError{Tree: l.cfg.name, Child: c.spec.Name, Kind: ErrWatchdogTimeout, Err: err,
+			Detail: "no heartbeat within " + c.spec.Watchdog.String()}
+	}
+	if c.x != nil && l.bo.resets(c.x.startedAt, l.dl.clock) {
+		c.x.streak = 0
+	}
+	out := decide(c.spec.Restart, err)
+	declined := out == outStay && err != nil && errors.Is(err, ErrDoNotRestart)
+	if from == phStarting && c.spec.WaitReady && !declined {
+		err = &ChildError{Tree: l.cfg.name, Child: c.spec.Name, Kind: ErrStartFailed, Err: err}
+		if inc.by != byAuto {
+			l.startFailed(c, inc, err, out)
+			return
+		}
+	}
+	c.err = err
+	switch {
+	case l.stopping:
+		l.emitExit(c, err, false)
+		l.settle(c)
+	case out == outStopTree:
+		l.emitExit(c, err, false)
+		l.settle(c)
+		l.stopTree(err)
+	case c.after == afterGroup && !declined:
+		// A group restart was about to stop it: it restarts with the group.
+		l.emitExit(c, err, c.spec.Restart != Temporary)
+		l.afterStopped(c)
+	case out == outStay:
+		l.emitExit(c, err, false)
+		l.settle(c)
+		l.autoShutdown(c)
+	default:
+		l.emitExit(c, err, true)
+		l.restart(c, inc, err)
+	}
+}
+
+// startFailed handles a WaitReady child that returned before Ready when Run,
+// Add or Restart started it: Run fails, Add drops the spec, Restart leaves
+// it Stopped.
+func (l *loop) startFailed(c *child, inc *incarnation, err error, out outcome) {
+	c.err = err
+	l.emitExit(c, err, false)
+	switch {
+	case inc.by == byAdd:
+		l.enter(c, phGone)
+	case inc.by == byInitial && out != outStopTree:
+		if l.end.err == nil && !l.stopping {
+			l.end.err = err
+		}
+		l.shutdown()
+	}
+	if out == outStopTree {
+		l.stopTree(err)
+	}
+}
+
+func (l *loop) emitExit(c *child, err error, willRestart bool) {
+	if l.obs != nil {
+		l.emit(Event{Kind: ChildExited, Child: c.spec.Name, Err: err, Restarts: c.restarts, WillRestart: willRestart})
+	}
+}
+
+// restart acts on a failure that calls for a restart of c (inc is the
+// incarnation that failed, nil for a deferred failure). Under a group
+// strategy, a failure during a group restart waits for it to end, unless it
+// is the failure of the child that restart waits on, which supersedes it.
+func (l *loop) restart(c *child, inc *incarnation, err error) {
+	group := l.cfg.strategy.group()
+	if p := l.plan; group && p != nil {
+		if inc == nil || p.wait != inc || p.kind == planInitial {
+			l.enter(c, phDeferred)
+			l.deferred = append(l.deferred, c)
+			return
+		}
+		l.plan = nil // the new group restart covers what the old one had left
+		l.dl.heap.Remove(&p.timer)
+	}
+	var delay time.Duration
+	if l.bo.initial > 0 {
+		x := c.ext()
+		x.streak++
+		delay = l.bo.delay(x.streak)
+	}
+	if l.obs != nil {
+		l.emit(Event{Kind: RestartScheduled, Child: c.spec.Name, Restarts: c.restarts, Delay: delay})
+	}
+	switch {
+	case group:
+		l.groupRestart(c, err, delay)
+	case delay > 0:
+		l.enter(c, phBackoff)
+		l.dl.schedule(&c.x.restart, delay)
+	default:
+		l.restartNow(c, err)
+	}
+}
+
+// restartNow records an automatic restart of c and performs it, or gives up.
+func (l *loop) restartNow(c *child, err error) {
+	l.enter(c, phStopped)
+	if !l.win.record(l.dl.clock) {
+		l.giveUp(c, err)
+		return
+	}
+	l.start(c, byAuto, false)
+}
+
+// autoShutdown stops the tree when a significant child's exit calls for it.
+func (l *loop) autoShutdown(c *child) {
+	if c.spec.Significant && !l.stopping && l.cfg.autoShutdown.stops(l.n.sig) {
+		l.shutdown()
+	}
+}
+
+// giveUp stops the tree because the restart intensity was exceeded.
+func (l *loop) giveUp(c *child, err error) {
+	if l.end.err == nil {
+		l.end.err = &ChildError{Tree: l.cfg.name, Child: c.spec.Name, Kind: ErrTooManyRestarts, Err: err,
+			Detail: fmt.Sprintf("more than %d in %v", l.cfg.maxRestarts, l.cfg.period)}
+	}
+	if l.obs != nil {
+		l.emit(Event{Kind: GaveUp, Child: c.spec.Name, Err: l.end.err, Restarts: c.restarts})
+	}
+	l.shutdown()
+}
+
+// stopTree stops the tree because a child returned ErrStopTree.
+func (l *loop) stopTree(err error) {
+	if l.end.err == nil {
+		l.end.err = err
+	}
+	l.shutdown()
+}
+
+// shutdown stops every child and ends Run once they are all gone: in reverse
+// start order, one after the other, or all at once for SimpleOneForOne.
+func (l *loop) shutdown() {
+	if l.stopping {
+		return
+	}
+	l.stopping = true
+	if p := l.plan; p != nil {
+		l.plan = nil
+		l.dl.heap.Remove(&p.timer)
+	}
+	l.deferred = nil
+	sofo := l.cfg.strategy == SimpleOneForOne
+	p := &plan{kind: planShutdown}
+	for c := l.kids.tail; c != nil; {
+		prev := c.prev
+		switch {
+		case !c.phase.live():
+			l.settle(c)
+		case sofo:
+			l.stop(c)
+		default:
+			p.stops = append(p.stops, member{c, c.gen})
+		}
+		c = prev
+	}
+	if len(p.stops) > 0 {
+		l.plan = p
+		l.advance(p)
+	}
+}
+
+// abandon gives up waiting for a stopping child that overran its Shutdown.
+func (l *loop) abandon(c *child) {
+	l.end.abandoned = append(l.end.abandoned, c.spec.Name)
+	l.emitChild(ShutdownTimeout, c, nil)
+	l.exited(c, &ChildError{Tree: l.cfg.name, Child: c.spec.Name, Kind: ErrShutdownTimeout,
+		Detail: "did not return within " + c.spec.shutdown().String()}, true)
+}
+
+// checkWatchdog fails c if its last heartbeat is older than its Watchdog.
+func (l *loop) checkWatchdog(c *child) {
+	if c.phase != phRunning && (c.phase != phStarting || c.spec.WaitReady) {
+		return
+	}
+	if due := after(time.Duration(c.inc.lastBeat.Load()), c.spec.Watchdog); due > l.dl.clock {
+		c.x.watchdog.At = due
+		l.dl.heap.Push(&c.x.watchdog)
+		return
+	}
+	l.emitChild(WatchdogTimeout, c, nil)
+	l.enter(c, phFailing)
+}
+
+// add serves Add.
+func (l *loop) add(m *addReq) {
+	if l.stopping {
+		m.reply <- addReply{err: childErr(l.cfg.name, m.spec.Name, ErrNotRunning, "the tree is shutting down")}
+		return
+	}
+	c, err := l.t.insert(m.spec, nil)
+	if err != nil {
+		m.reply <- addReply{err: err}
+		return
+	}
+	l.start(c, byAdd, false)
+	if c.phase == phStarting {
+		c.inc.wait(m, false)
+		return
+	}
+	m.reply <- addReply{name: c.spec.Name}
+}
+
+// woke answers Add once the child has started, or has ended before that:
+// the spec is then dropped, unless the child declined to run
+// (ErrDoNotRestart) or a Restart started it again.
+func (m *addReq) woke(l *loop, inc *incarnation, ended bool) {
+	c := inc.c
+	switch {
+	case !ended || c.phase == phRunning:
+		m.reply <- addReply{name: c.spec.Name}
+	case c.phase == phStarting:
+		c.inc.wait(m, false) // restarted meanwhile: wait for the new start
+	case inc.end == endExit && errors.Is(c.err, ErrDoNotRestart):
+		m.reply <- addReply{name: c.spec.Name} // it declined to run: kept, Stopped
+	default:
+		if c.phase != phGone {
+			l.enter(c, phGone)
+		}
+		m.reply <- addReply{err: inc.startError()}
+	}
+}
+
+// startError is why inc, which ended before its start completed, never
+// started.
+func (inc *incarnation) startError() error {
+	c := inc.c
+	if inc.end == endExit && errors.Is(c.err, ErrStartFailed) {
+		return c.err
+	}
+	return childErr(inc.l.cfg.name, c.spec.Name, ErrStartFailed, "stopped before it was ready")
+}
+
+// terminate serves Terminate and Delete.
+func (l *loop) terminate(m *stopReq) {
+	c := l.kids.get(m.name)
+	if c == nil {
+		m.reply <- l.t.unknown(m.name)
+		return
+	}
+	c.gen++
+	if m.del || c.spec.Restart == Temporary || l.cfg.strategy == SimpleOneForOne {
+		c.after = afterRemove
+	} else if c.after != afterRemove {
+		c.after = afterKeep
+	}
+	if !c.phase.live() {
+		l.settle(c)
+		m.reply <- nil
+		return
+	}
+	inc := c.inc
+	l.stop(c)
+	inc.wait(m, true)
+}
+
+// woke answers Terminate or Delete once the child has stopped.
+func (m *stopReq) woke(l *loop, inc *incarnation, ended bool) {
+	if inc.end == endAbandoned {
+		m.reply <- inc.c.err
+		return
+	}
+	m.reply <- nil
+}
+
+// manualRestart serves Restart: stop the child if it runs, then start it.
+func (l *loop) manualRestart(m *restartReq) {
+	c := l.kids.get(m.name)
+	switch {
+	case c == nil || c.after == afterRemove:
+		m.reply <- l.t.unknown(m.name)
+		return
+	case l.stopping:
+		m.reply <- childErr(l.cfg.name, c.spec.Name, ErrNotRunning, "the tree is shutting down")
+		return
+	case c.phase.live():
+		c.after = afterRestart
+		inc := c.inc
+		l.stop(c)
+		inc.wait(m, true)
+		return
+	}
+	l.enter(c, phStopped) // a pending automatic restart is now this one
+	l.start(c, byManual, false)
+	m.await(l, c)
+}
+
+// await answers Restart once c's new incarnation has started.
+func (m *restartReq) await(l *loop, c *child) {
+	if c.phase == phStarting {
+		m.starting = true
+		c.inc.wait(m, false)
+		return
+	}
+	m.reply <- nil
+}
+
+// woke continues Restart: the old incarnation has ended (start the new
+// one, unless something else decided meanwhile), or the new one has started
+// or ended before that.
+func (m *restartReq) woke(l *loop, inc *incarnation, ended bool) {
+	c := inc.c
+	switch {
+	case !ended:
+		m.reply <- nil
+	case c.phase.live():
+		m.await(l, c) // started again, as asked
+	case m.starting:
+		m.reply <- inc.startError()
+	case c.phase == phGone:
+		m.reply <- l.t.unknown(c.spec.Name)
+	case l.stopping:
+		m.reply <- childErr(l.cfg.name, c.spec.Name, ErrNotRunning, "the tree is shutting down")
+	default:
+		m.reply <- nil // terminated meanwhile: it stays stopped
+	}
+}
+
+// report is what a child's goroutine tells the loop.
+type report struct {
+	kind repKind
+	inc  *incarnation
+	err  error
+	next *report // in the inbox
+}
+
+type repKind uint8
+
+const (
+	repExit    repKind = iota // Run returned
+	repReady                  // the child called Ready
+	repEntered                // the child's goroutine is about to call Run (ordered starts only)
+)
+
+// endKind is how an incarnation ended, for its waiters.
+type endKind uint8
+
+const (
+	endNone      endKind = iota // it has not ended
+	endExit                     // it returned by itself
+	endStopped                  // it returned after the tree stopped it
+	endAbandoned                // it overran its Shutdown and was abandoned
+)
+
+// send delivers a child's report to the loop; it never blocks.
+func (l *loop) send(r report) { l.in.push(&r) }
+
+// inbox carries the children's reports to the loop: a lock-free stack that
+// a child pushes onto with one CAS and the loop takes whole. A burst of
+// reports (a pool of children stopping at once) thus costs no channel
+// handoff, parking or wake-up per report; the loop is woken once per burst.
+// A push never blocks, so a child abandoned by a tree that has since
+// stopped can still report into the void.
+type inbox struct {
+	top  atomic.Pointer[report]
+	wake chan struct{} // capacity 1: something was pushed onto an empty inbox
+}
+
+func (q *inbox) push(r *report) {
+	for {
+		old := q.top.Load()
+		r.next = old
+		if q.top.CompareAndSwap(old, r) {
+			if old == nil {
+				select {
+				case q.wake <- struct{}{}:
+				default:
+				}
+			}
+			return
+		}
+	}
+}
+
+// take returns everything pushed so far, oldest first.
+func (q *inbox) take() *report {
+	var list *report
+	for r := q.top.Swap(nil); r != nil; {
+		next := r.next
+		r.next = list
+		list = r
+		r = next
+	}
+	return list
+}
+
+// emit hands an event to the observer, if there is one.
+func (l *loop) emit(e Event) {
+	if l.obs == nil {
+		return
+	}
+	e.Tree = l.cfg.name
+	l.obs.emit(e)
+}
+
+func (l *loop) emitChild(k EventKind, c *child, err error) {
+	if l.obs != nil {
+		l.emit(Event{Kind: k, Child: c.spec.Name, Err: err, Restarts: c.restarts})
+	}
+}

@@ -9,7 +9,6 @@ package supervisor
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -76,7 +75,8 @@ const observerDrain = time.Second
 //
 // The contract: events reach the hooks in the order they happened, one at a
 // time, never two hook calls at once for one Tree, even across Runs (a
-// per-Tree mutex is held around each delivery). Run returns once every
+// per-Tree token is held around each delivery; a channel, not a mutex, so
+// that testing/synctest sees a waiting observer as durably blocked). Run returns once every
 // event of that Run has been delivered, or after observerDrain if a hook or
 // handler is too slow or blocks; the observer is then detached: it delivers
 // nothing more (what was still queued is dropped), and its goroutine ends as
@@ -87,7 +87,7 @@ type observer struct {
 	done     chan struct{}
 	hooks    []func(Event)
 	log      *slog.Logger
-	mu       *sync.Mutex // the Tree's: one delivery at a time
+	turn     chan struct{} // the Tree's token: one delivery at a time
 	detached atomic.Bool
 	dropped  int // loop-owned
 }
@@ -96,7 +96,7 @@ func newObserver(t *Tree, hooks []func(Event), log *slog.Logger) *observer {
 	if len(hooks) == 0 && log == nil {
 		return nil
 	}
-	o := &observer{ch: make(chan Event, observerBuffer), done: make(chan struct{}), hooks: hooks, log: log, mu: &t.hookMu}
+	o := &observer{ch: make(chan Event, observerBuffer), done: make(chan struct{}), hooks: hooks, log: log, turn: t.hookTurn}
 	go o.run()
 	return o
 }
@@ -132,11 +132,11 @@ func (o *observer) run() {
 		if o.detached.Load() {
 			continue
 		}
-		o.mu.Lock()
+		o.turn <- struct{}{}
 		if !o.detached.Load() {
 			o.deliver(e)
 		}
-		o.mu.Unlock()
+		<-o.turn
 	}
 }
 

@@ -1,11 +1,14 @@
 package supervisor
 
 import (
+	"context"
 	"math"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The window holds only the restarts inside the period, whatever the number
@@ -44,4 +47,54 @@ func TestIntensityUnlimitedIsBounded(t *testing.T) {
 		assert.True(t, w.record(time.Duration(i)))
 	}
 	assert.Equal(t, unlimitedCount, w.count(time.Duration(3*unlimitedCount)))
+}
+
+// Regression: WithIntensity(math.MaxInt, period) passed New, then Run
+// panicked allocating the restart window (makeslice) while Tree.mu was held,
+// after which every call on the tree hung; 1<<31 tried to allocate
+// gigabytes. Now the window holds only the restarts inside it.
+func TestHugeIntensityCostsNothingUpFront(t *testing.T) {
+	for _, max := range []int{math.MaxInt, 1 << 31} {
+		synctest.Test(t, func(t *testing.T) {
+			h := newHarness(t)
+			tr := mustNew(t, WithIntensity(max, time.Hour), WithChildren(h.spec("a", Permanent)))
+			r := start(t, tr)
+			for i := 0; i < 100; i++ {
+				h.exit("a", errBoom)
+			}
+			info, err := tr.Child("a")
+			require.NoError(t, err)
+			assert.Equal(t, 100, info.Restarts)
+			s, err := tr.Snapshot(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, 100, s.Restarts)
+			assert.Equal(t, max, s.MaxRestarts)
+			require.NoError(t, r.stop())
+			assert.Equal(t, Counts{Specs: 1}, tr.Count(), "the tree still answers")
+		})
+	}
+}
+
+// WithUnlimitedRestarts: the tree never gives up, whatever the rate, and
+// overrides WithIntensity in either order.
+func TestUnlimitedRestartsNeverGiveUp(t *testing.T) {
+	for _, opts := range [][]Option{
+		{WithUnlimitedRestarts(), WithIntensity(0, time.Hour)},
+		{WithIntensity(0, time.Hour), WithUnlimitedRestarts()},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			h := newHarness(t)
+			tr := mustNew(t, append(opts, WithStrategy(OneForAll), WithChildren(h.spec("a", Permanent), h.spec("b", Permanent)))...)
+			r := start(t, tr)
+			for i := 0; i < 5000; i++ {
+				h.exit("a", errBoom)
+			}
+			_, over := r.done()
+			require.False(t, over)
+			s, _ := tr.Snapshot(context.Background())
+			assert.Equal(t, -1, s.MaxRestarts)
+			assert.Equal(t, unlimitedCount, s.Restarts)
+			require.NoError(t, r.stop())
+		})
+	}
 }

@@ -12,12 +12,13 @@ package supervisor
 import "time"
 
 type plan struct {
-	kind   planKind
-	stage  planStage
-	stops  []member // in stop order
-	starts []member // in start order
-	i, j   int      // next stop, next start
-	wait   *incarnation
+	kind     planKind
+	stage    planStage
+	stops    []member // in stop order
+	starts   []member // in start order
+	i, j     int      // next stop, next start
+	launched bool     // the plan has started p.starts[j]
+	wait     *incarnation
 
 	// Group restarts.
 	cause *child
@@ -154,14 +155,16 @@ func (l *loop) startNext(p *plan) bool {
 		p.wait = c.inc
 		c.inc.wait(p, false)
 		return false
-	case c.gen == m.gen && (p.kind == planInitial && c.phase == phStopped || p.kind == planGroup && c.phase == phGrouped):
+	case !p.launched && c.gen == m.gen && (p.kind == planInitial && c.phase == phStopped || p.kind == planGroup && c.phase == phGrouped):
 		by := byAuto
 		if p.kind == planInitial {
 			by = byInitial
 		}
+		p.launched = true
 		l.start(c, by, true) // the next pass waits for it, or moves on
 	default:
-		p.j++ // running, gone, or otherwise decided meanwhile
+		p.j++ // started, running, gone, or otherwise decided meanwhile
+		p.launched = false
 	}
 	return true
 }

@@ -91,17 +91,3 @@ func TestSnapshotGaveUp(t *testing.T) {
 		require.Contains(t, s.Err, "too many restarts")
 	})
 }
-
-// Hooks add up: each sees every event.
-func TestHooksAddUp(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var a, b []EventKind
-		tr := mustNew(t, WithHook(func(e Event) { a = append(a, e.Kind) }), WithHook(nil),
-			WithHook(func(e Event) { b = append(b, e.Kind) }))
-		r := start(t, tr)
-		require.NoError(t, r.stop())
-		synctest.Wait()
-		require.Equal(t, []EventKind{TreeStarted, TreeReady, TreeStopped}, a)
-		require.Equal(t, a, b)
-	})
-}

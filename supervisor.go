@@ -28,7 +28,7 @@ type Tree struct {
 	t0      time.Time // origin of the loop clock of the last Run; zero before the first
 	lastErr error     // what the last Run returned
 
-	hookMu sync.Mutex // held while a hook or the logger runs: one at a time, whatever the Run
+	hookTurn chan struct{} // a token held while a hook or the logger runs: one at a time, whatever the Run
 
 	adds, stops sync.Pool // *addReq and *stopReq, reused across calls
 }
@@ -45,7 +45,7 @@ func New(opts ...Option) (*Tree, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	t := &Tree{cfg: cfg}
+	t := &Tree{cfg: cfg, hookTurn: make(chan struct{}, 1)}
 	reserved := make(map[string]bool, len(cfg.specs))
 	for _, s := range cfg.specs {
 		if s.Name != "" {
@@ -76,6 +76,7 @@ func (t *Tree) setup() {
 	defer t.mu.Unlock()
 	if !t.inited.Load() {
 		t.cfg = defaultConfig()
+		t.hookTurn = make(chan struct{}, 1)
 		t.inited.Store(true)
 	}
 }

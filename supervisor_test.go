@@ -276,3 +276,73 @@ func TestManualRestartAddAndInitialStartDoNotCount(t *testing.T) {
 		require.NoError(t, r.stop())
 	})
 }
+
+// Regression: misuse panicked instead of erroring. A zero Tree panicked on
+// Add and Children (its request pool was set only by New); Ready(nil) and
+// Heartbeat(nil) dereferenced nil although documented as no-ops outside a
+// tree. Now the zero Tree is an empty OneForOne tree with default options.
+func TestZeroTreeAndNilContexts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		assert.NotPanics(t, func() {
+			Ready(nil)     //nolint:staticcheck // documented no-op
+			Heartbeat(nil) //nolint:staticcheck
+			ReportPID(nil, 1)
+		})
+		var tr Tree
+		assert.Equal(t, "supervisor", tr.Name())
+		assert.Empty(t, tr.Children())
+		assert.Equal(t, Counts{}, tr.Count())
+		assert.ErrorIs(t, tr.Terminate("x"), ErrNotRunning)
+		_, err := tr.Child("x")
+		assert.ErrorIs(t, err, ErrUnknownChild)
+		h := newHarness(t)
+		name, err := tr.Add(h.spec("a", Permanent))
+		require.NoError(t, err)
+		assert.Equal(t, "a", name)
+		r := start(t, &tr)
+		assert.Equal(t, []string{"start a"}, h.take())
+		_, err = tr.Add(Spec{Name: "b", Run: h.run("b")})
+		require.NoError(t, err)
+		require.NoError(t, r.stop())
+	})
+}
+
+// Regression: an Add of a WaitReady child that a concurrent Terminate
+// stopped before Ready returned ErrStartFailed yet kept the spec, so a
+// retried Add failed with ErrDuplicateChild. Add's answer and the tree agree.
+func TestFailedAddKeepsNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, mustNew(t))
+		slow := Spec{Name: "x", WaitReady: true, Run: func(ctx context.Context) error { <-ctx.Done(); return nil }}
+		added := make(chan error, 1)
+		go func() { _, err := r.tree.Add(slow); added <- err }()
+		synctest.Wait()
+		require.NoError(t, r.tree.Terminate("x"))
+		require.ErrorIs(t, <-added, ErrStartFailed)
+		assert.Empty(t, r.tree.Children())
+		h := newHarness(t)
+		_, err := r.tree.Add(h.spec("x", Permanent))
+		require.NoError(t, err, "a retried Add is not a duplicate")
+		require.NoError(t, r.stop())
+	})
+}
+
+// Regression: a tree re-run by its parent restarted the children that had
+// been added to it at run time. SPEC §2: a re-run starts from the specs
+// given to New, as OTP's supervisor rebuilds its children from init.
+func TestSubtreeRerunByParentStartsFromNewSpecs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		sub := mustNew(t, WithName("sub"), WithChildren(h.spec("a", Permanent)))
+		root := mustNew(t, WithStrategy(OneForAll), WithChildren(h.spec("x", Permanent), sub.Spec()))
+		r := start(t, root)
+		_, err := sub.Add(h.spec("extra", Permanent))
+		require.NoError(t, err)
+		require.NoError(t, sub.Delete("a"))
+		assert.Equal(t, []string{"start x", "start a", "start extra", "stop a"}, h.take())
+		h.exit("x", errBoom) // OneForAll: the subtree is stopped and run again
+		assert.Equal(t, []string{"exit x", "stop extra", "start x", "start a"}, h.take())
+		assert.Equal(t, []string{"a"}, names(sub.Children()))
+		require.NoError(t, r.stop())
+	})
+}

@@ -1,0 +1,49 @@
+package supervisor
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Regression: a generated name could take a name the user gives later in
+// WithChildren: WithChildren(Spec{}, Spec{Name: "child-1"}) failed New with
+// ErrDuplicateChild. Generated names never collide with given ones, in any
+// order.
+func TestGeneratedNamesNeverTakeGivenNames(t *testing.T) {
+	run := func(ctx context.Context) error { <-ctx.Done(); return nil }
+	for _, specs := range [][]Spec{
+		{{Run: run}, {Name: "child-1", Run: run}},
+		{{Name: "child-1", Run: run}, {Run: run}},
+		{{Run: run}, {Run: run}, {Name: "child-2", Run: run}, {Name: "child-1", Run: run}},
+	} {
+		tr, err := New(WithChildren(specs...))
+		require.NoError(t, err)
+		seen := map[string]bool{}
+		for _, c := range tr.Children() {
+			assert.False(t, seen[c.Name], c.Name)
+			seen[c.Name] = true
+		}
+		assert.Len(t, seen, len(specs))
+		name, err := tr.Add(Spec{Run: run})
+		require.NoError(t, err)
+		assert.False(t, seen[name], name)
+	}
+}
+
+func TestRosterOrderAndCounts(t *testing.T) {
+	var r roster
+	a, b, c := &child{spec: Spec{Name: "a"}}, &child{spec: Spec{Name: "b", sub: &Tree{}}}, &child{spec: Spec{Name: "c"}}
+	r.pushBack(a)
+	r.pushBack(b)
+	r.pushBack(c)
+	assert.Equal(t, Counts{Specs: 3, Active: 1, Supervisors: 1}, r.counts(1))
+	r.remove(b)
+	assert.Equal(t, []*child{a, c}, from(r.head))
+	assert.Equal(t, Counts{Specs: 2}, r.counts(0))
+	assert.Nil(t, r.get("b"))
+	assert.Equal(t, "child-1", r.name(nil))
+	assert.Equal(t, "child-3", r.name(map[string]bool{"child-2": true}))
+}

@@ -264,3 +264,118 @@ func Example_backoff() {
 	// true
 	// true
 }
+
+// ExampleErrDoNotRestart shows a child deciding its own fate: a migration
+// that has nothing left to do returns ErrDoNotRestart and stays Stopped,
+// although it is Permanent, without counting as a failure.
+func ExampleErrDoNotRestart() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tree, _ := supervisor.New(supervisor.WithIntensity(0, time.Minute), supervisor.WithChildren(
+		supervisor.Spec{Name: "migrate", Run: func(context.Context) error {
+			fmt.Println("migrate: nothing to do")
+			return fmt.Errorf("schema is current: %w", supervisor.ErrDoNotRestart)
+		}},
+	))
+	errc := tree.Start(ctx)
+	info, _ := tree.Child("migrate")
+	for info.State != supervisor.Stopped {
+		time.Sleep(time.Millisecond)
+		info, _ = tree.Child("migrate")
+	}
+	fmt.Println(info.State, errors.Is(info.Err, supervisor.ErrDoNotRestart))
+	cancel()
+	fmt.Println("Run returned", <-errc)
+	// Output:
+	// migrate: nothing to do
+	// stopped true
+	// Run returned <nil>
+}
+
+// ExampleErrStopTree shows a child stopping the whole tree: its siblings
+// stop in reverse start order and Run returns the child's error.
+func ExampleErrStopTree() {
+	d := newDemo()
+	fatal := make(chan struct{})
+	tree, _ := supervisor.New(supervisor.WithChildren(
+		d.spec("db", nil),
+		supervisor.Spec{Name: "guard", Run: func(ctx context.Context) error {
+			<-fatal
+			fmt.Println("guard: disk is gone")
+			return fmt.Errorf("disk is gone: %w", supervisor.ErrStopTree)
+		}},
+		d.spec("api", nil),
+	))
+	errc := tree.Start(context.Background())
+	d.wait(2)
+	close(fatal)
+	err := <-errc
+	fmt.Println(errors.Is(err, supervisor.ErrStopTree), err)
+	// Output:
+	// start db
+	// start api
+	// guard: disk is gone
+	// stop api
+	// stop db
+	// true disk is gone: child asked to stop the tree
+}
+
+// ExampleWithUnlimitedRestarts shows a tree that never gives up: with
+// backoff, a child that keeps failing is restarted ever more slowly.
+func ExampleWithUnlimitedRestarts() {
+	ctx, cancel := context.WithCancel(context.Background())
+	runs := 0
+	tree, _ := supervisor.New(
+		supervisor.WithUnlimitedRestarts(),
+		supervisor.WithBackoff(time.Millisecond, 4*time.Millisecond),
+		supervisor.WithChildren(supervisor.Spec{Name: "flaky", Run: func(ctx context.Context) error {
+			runs++
+			if runs == 20 {
+				cancel()
+				<-ctx.Done()
+				return nil
+			}
+			return errors.New("down again")
+		}}),
+	)
+	fmt.Println(tree.Run(ctx), runs)
+	// Output: <nil> 20
+}
+
+// ExampleTree_Snapshot shows the whole-tree view an operator's status page
+// is built on: the subtree added with Tree.Spec appears inside its parent.
+func ExampleTree_Snapshot() {
+	d := newDemo()
+	db := must(supervisor.New(supervisor.WithName("db"), supervisor.WithChildren(d.spec("pool", nil))))
+	root := must(supervisor.New(supervisor.WithName("app"), supervisor.WithChildren(db.Spec(), d.spec("api", nil))))
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := root.Start(ctx)
+	s, _ := root.Snapshot(ctx)
+	fmt.Println(s.Name, s.State, s.Counts.Supervisors, s.Counts.Workers())
+	for _, c := range s.Children {
+		fmt.Println(" ", c.Name, c.State)
+		if c.Tree != nil {
+			for _, g := range c.Tree.Children {
+				fmt.Println("   ", g.Name, g.State)
+			}
+		}
+	}
+	cancel()
+	<-errc
+	// Output:
+	// start pool
+	// start api
+	// app running 1 1
+	//   db running
+	//     pool running
+	//   api running
+	// stop api
+	// stop pool
+}
+
+func must(t *supervisor.Tree, err error) *supervisor.Tree {
+	if err != nil {
+		panic(err)
+	}
+	return t
+}

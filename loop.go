@@ -27,8 +27,7 @@ type loop struct {
 	done chan struct{} // closed once Run is over; callers then retry against the stopped tree
 	dl   deadlines
 
-	win window
-	bo  backoff
+	pol policy
 	obs *observer
 
 	plan     *plan    // the ordered work in progress, if any
@@ -36,6 +35,12 @@ type loop struct {
 	n        tally
 	stopping bool // shutdown has begun
 	end      ending
+}
+
+// policy is the state of the restart policies of a Run.
+type policy struct {
+	win window  // the restart intensity
+	bo  backoff // the delays before automatic restarts
 }
 
 // runEnv is what a Run was given.
@@ -71,9 +76,11 @@ func newLoop(t *Tree, ctx context.Context, started func()) *loop {
 		reqs: make(chan any),
 		done: make(chan struct{}),
 		dl:   deadlines{t0: time.Now()},
-		win:  window{max: max, period: t.cfg.period},
-		bo:   backoff{initial: t.cfg.backoffInit, max: t.cfg.backoffMax, jitter: t.cfg.jitter},
-		obs:  newObserver(t, t.cfg.hooks, t.cfg.logger),
+		pol: policy{
+			win: window{max: max, period: t.cfg.period},
+			bo:  backoff{initial: t.cfg.backoffInit, max: t.cfg.backoffMax, jitter: t.cfg.jitter},
+		},
+		obs: newObserver(t, t.cfg.hooks, t.cfg.logger),
 	}
 }
 
@@ -258,7 +265,7 @@ func (l *loop) start(c *child, by startKind, ordered bool) {
 	c.inc = inc
 	c.after = afterKeep
 	c.started = l.dl.clock
-	if l.bo.initial > 0 {
+	if l.pol.bo.initial > 0 {
 		c.ext().startedAt = l.dl.clock
 	}
 	if by == byAuto {
@@ -339,7 +346,7 @@ func (l *loop) failed(c *child, inc *incarnation, err error, from phase) {
 		err = &ChildError{Tree: l.cfg.name, Child: c.spec.Name, Kind: ErrWatchdogTimeout, Err: err,
 			Detail: "no heartbeat within " + c.spec.Watchdog.String()}
 	}
-	if c.x != nil && l.bo.resets(c.x.startedAt, l.dl.clock) {
+	if c.x != nil && l.pol.bo.resets(c.x.startedAt, l.dl.clock) {
 		c.x.streak = 0
 	}
 	out := decide(c.spec.Restart, err)
@@ -416,10 +423,10 @@ func (l *loop) restart(c *child, inc *incarnation, err error) {
 		l.dl.heap.Remove(&p.timer)
 	}
 	var delay time.Duration
-	if l.bo.initial > 0 {
+	if l.pol.bo.initial > 0 {
 		x := c.ext()
 		x.streak++
-		delay = l.bo.delay(x.streak)
+		delay = l.pol.bo.delay(x.streak)
 	}
 	if l.obs != nil {
 		l.emit(Event{Kind: RestartScheduled, Child: c.spec.Name, Restarts: c.restarts, Delay: delay})
@@ -438,7 +445,7 @@ func (l *loop) restart(c *child, inc *incarnation, err error) {
 // restartNow records an automatic restart of c and performs it, or gives up.
 func (l *loop) restartNow(c *child, err error) {
 	l.enter(c, phStopped)
-	if !l.win.record(l.dl.clock) {
+	if !l.pol.win.record(l.dl.clock) {
 		l.giveUp(c, err)
 		return
 	}

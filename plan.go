@@ -125,7 +125,7 @@ func (l *loop) advance(p *plan) {
 			}
 		case stageCount:
 			p.stage = stageStart
-			if !l.win.record(l.dl.clock) {
+			if !l.pol.win.record(l.dl.clock) {
 				l.plan = nil
 				l.giveUp(p.cause, p.err)
 				return

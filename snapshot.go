@@ -225,7 +225,7 @@ func (l *loop) snapshot() *snapshot {
 	case l.plan != nil && l.plan.kind == planInitial:
 		state = TreeStateStarting
 	}
-	s := &snapshot{tree: l.t.treeHead(state, l.win.count(l.dl.clock), l.end.err)}
+	s := &snapshot{tree: l.t.treeHead(state, l.pol.win.count(l.dl.clock), l.end.err)}
 	if l.cfg.unlimited {
 		s.tree.MaxRestarts = -1
 	}

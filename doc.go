@@ -1,0 +1,129 @@
+// Package supervisor runs goroutines as a supervision tree, with the
+// semantics of Erlang/OTP's supervisor: ordered child specs with restart
+// types (Permanent, Transient, Temporary), four strategies (OneForOne,
+// OneForAll, RestForOne, SimpleOneForOne), a sliding-window restart
+// intensity, per-child shutdown limits, nested trees, and Add, Terminate,
+// Restart and Delete at run time. Beyond Erlang it offers readiness (an
+// ordered start that waits for each child to call Ready), restart backoff,
+// heartbeat watchdogs, child-decided outcomes (ErrDoNotRestart,
+// ErrStopTree), structured events with any number of hooks, slog records,
+// and a whole-tree Snapshot for operators.
+//
+// # Design
+//
+// A running tree is one event loop: the goroutine that called Run. It owns
+// every piece of tree state, so nothing in the package takes a lock while
+// the tree runs (Tree.mu only hands the state between Run and the calls made
+// while the tree is stopped). Three things feed the loop (loop.go):
+//
+//   - children: each child runs in its own goroutine and reports its exit,
+//     its Ready call and, in ordered starts, its entering Run, through the
+//     tree's inbox, a lock-free queue drained in batches. Reports carry the
+//     child's incarnation (one per start), so a late report from an
+//     abandoned, restarted or deleted child is recognised and dropped;
+//   - callers: each API call is a message of its own type with its own
+//     reply channel (supervisor.go); the loop answers it at once, or
+//     registers it as a waiter on an incarnation;
+//   - time: every deadline (backoff delays, watchdog checks, a group
+//     restart's delay, and the head of one FIFO of Shutdown limits per
+//     distinct Shutdown) sits in one heap behind one timer (deadlines.go).
+//     Deadline arithmetic saturates, so a huge duration means "never".
+//
+// The loop never blocks on a child, and nothing scans all children per
+// event: an exit, an Add, a Delete and a one-for-one restart cost O(1).
+//
+// # The child's phase
+//
+// Where a child stands is one field, its phase, written only by loop.enter,
+// which does all the bookkeeping of leaving one phase and entering the next
+// (the live and significant counts, the incarnation, the restart timer, the
+// watchdog, the Shutdown limit, the roster). The state callers see
+// (ChildState) is derived from it:
+//
+//	phase       live  ChildState   meaning
+//	stopped     no    Stopped      spec kept, not running
+//	starting    yes   Starting*    start not complete: no Ready yet (WaitReady),
+//	                               or its goroutine has not entered Run (ordered start)
+//	running     yes   Running      started
+//	stopping    yes   Stopping     cancelled by the tree: its exit is a shutdown
+//	failing     yes   Stopping     cancelled by its watchdog: its exit is a failure
+//	backoff     no    Restarting   an automatic restart waits for its delay
+//	grouped     no    Restarting   a group restart will start it
+//	deferred    no    Restarting   its failure waits for the group restart in progress
+//	gone        no    -            removed from the tree
+//
+//	* Running for children without WaitReady.
+//
+// The transitions:
+//
+//	stopped/grouped ──start──▶ starting ──Ready or entered Run──▶ running
+//	starting/running ──watchdog──▶ failing
+//	starting/running/failing ──Terminate, Restart, Delete, group restart, shutdown──▶ stopping
+//	stopping ──returned or abandoned──▶ where "after" says: stopped, gone,
+//	                                     starting again (Restart), or grouped
+//	starting/running/failing ──returned by itself──▶ a restart decision:
+//	    backoff, grouped or deferred, started again at once, stopped, or gone
+//
+// What follows a stop is the child's "after" field (keep, remove, restart,
+// group), set by whoever stopped it. An incarnation keeps a list of waiters
+// (API calls and plans) woken when it has started or has ended; a waiter
+// that waits for a start and sees an end instead learns why. So a stop that
+// arrives before a start completes can never strand a waiter.
+//
+// Ordered work, such as the initial start, a OneForAll or RestForOne group
+// restart or the reverse-order shutdown, is a plan (plan.go): stop members
+// one after the other, wait out the group's backoff delay, record the
+// restart, start members in order, each once the previous has started. A
+// plan waits on incarnations like any API call. Pure policies without the
+// loop live apart: which children a strategy restarts (strategy.go), what
+// an exit leads to and the backoff delay (restart.go), the intensity window
+// (intensity.go).
+//
+// Observability never runs on the loop: events go through a bounded buffer
+// to one observer goroutine per Run that calls every hook (WithHook adds
+// up) and writes slog records (WithLogger). Hook calls of one Tree never
+// overlap, even across Runs; Run waits up to one second for its events to
+// be delivered, then detaches the observer, which delivers nothing more.
+//
+// # Choices where the Erlang model is silent or differs
+//
+//   - Group restarts start every child of the group that the tree holds,
+//     including children that were Stopped (as OTP does). A member
+//     terminated or deleted by a call during the restart cuts it short
+//     there: the members after it that were not started stay Stopped. A
+//     member being stopped by a call when the restart begins is left to
+//     that call.
+//   - A failure that arrives while a OneForAll or RestForOne group restart is
+//     in progress is handled once that restart completes, as an OTP
+//     supervisor would after its restart returns; a failure of the child the
+//     restart is waiting on supersedes it with a new group restart. A
+//     member's own exit while the restart is about to stop it is absorbed
+//     into that restart (a Temporary member is removed at once).
+//   - Run may be called again after it returned (a parent restarting a
+//     subtree) and starts afresh from the specs given to New, plus specs
+//     added while the tree was stopped; Children shows what the last Run
+//     left until the tree is changed or run again.
+//   - Add during a shutdown returns ErrNotRunning. An Add whose WaitReady
+//     child is stopped (by Terminate or Delete) before Ready fails with
+//     ErrStartFailed and keeps nothing: Add's answer and the tree agree.
+//   - ErrDoNotRestart returned before Ready is OTP's ignore: the spec is kept
+//     Stopped (removed if Temporary or in a SimpleOneForOne tree), and the
+//     Add, Restart or initial start that launched it succeeds.
+//   - Restart on a Temporary child stops and starts it again and keeps it.
+//   - The intensity window is half-open: a restart made exactly one period
+//     after another no longer counts with it. Its memory is the restarts
+//     inside it, never maxRestarts up front.
+//   - A tree started as a child with WaitReady (Tree.Spec) calls Ready once
+//     its own initial start has completed.
+//   - Start order is exact for WaitReady children (the next starts after
+//     Ready). For the others, an ordered start (Run's, or a group
+//     restart's) waits until the child's goroutine is about to call Run
+//     before starting the next one, so goroutines begin in start order;
+//     their first side effects may still interleave. Add and Restart return
+//     once the child's goroutine has been started.
+//   - A Shutdown or Watchdog too large to add to the clock (such as
+//     math.MaxInt64) means no limit, as Infinity does.
+//   - A child must not call Terminate, Restart or Delete on itself: the call
+//     waits for the child to stop, so it returns only when the child's
+//     Shutdown limit abandons it.
+package supervisor

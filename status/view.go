@@ -53,7 +53,7 @@ type poolView struct {
 	Total  int
 	States []stateCount
 	Recent []childView // the most recent failures, latest first
-	Failed int        // children with an error, of which Recent shows some
+	Failed int         // children with an error, of which Recent shows some
 }
 
 type stateCount struct {
@@ -78,7 +78,7 @@ func buildPage(s supervisor.TreeSnapshot, err error, cfg config, all bool) *page
 
 func buildTree(s *supervisor.TreeSnapshot, now time.Time, cfg config, all bool) *treeView {
 	tv := &treeView{Name: s.Name, Strategy: s.Strategy.String(), State: s.State.String(), Err: s.Err,
-		Counts: s.Counts,
+		Counts:    s.Counts,
 		Intensity: strconv.Itoa(s.Restarts) + "/" + strconv.Itoa(s.MaxRestarts) + " in " + s.Period.String()}
 	if s.State == supervisor.TreeStateRunning && !s.Since.IsZero() {
 		tv.Uptime = age(now, s.Since)

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/arbor-go/supervisor"
 	"github.com/arbor-go/supervisor/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,7 +19,20 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func TestServiceRunsAndStopsCleanly(t *testing.T) {
+func fetch(t *testing.T, c *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(body)
+}
+
+// The service serves the status page, its JSON, the metrics and the health
+// endpoints, and stops cleanly.
+func TestServiceServesOperationsSurface(t *testing.T) {
+	t.Setenv("NOTIFY_SOCKET", "")
 	var logs testutil.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -24,14 +40,51 @@ func TestServiceRunsAndStopsCleanly(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { errc <- run(ctx, logger, "127.0.0.1:0", listening) }()
 
-	addr := <-listening
+	base := "http://" + <-listening
 	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Get("http://" + addr + "/")
+	defer client.CloseIdleConnections()
+
+	code, body := fetch(t, client, base+"/debug/arbor/?all=1")
+	require.Equal(t, http.StatusOK, code)
+	for _, child := range []string{"db", "conn", "cache", "workers", "http", "flaky-dependency"} {
+		assert.Contains(t, body, `data-child="`+child+`"`)
+	}
+	code, body = fetch(t, client, base+"/debug/arbor/?format=json")
+	require.Equal(t, http.StatusOK, code)
+	var snap supervisor.TreeSnapshot
+	require.NoError(t, json.Unmarshal([]byte(body), &snap))
+	require.Equal(t, "service", snap.Name)
+	require.Equal(t, supervisor.Counts{Specs: 4, Active: snap.Counts.Active, Supervisors: 2}, snap.Counts)
+
+	// Readiness needs the pool's workers; it comes within a moment of the start.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body = fetch(t, client, base+"/readyz?verbose")
+		if code == http.StatusOK || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, "[+]required:service/workers ok")
+	code, body = fetch(t, client, base+"/livez")
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "ok", body)
+	// The pool adds its workers once it runs: wait for all four.
+	for deadline = time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		code, body = fetch(t, client, base+"/metrics")
+		require.Equal(t, http.StatusOK, code)
+		if strings.Contains(body, `arbor_children{state="running",tree="workers"} 4`) || time.Now().After(deadline) {
+			break
+		}
+	}
+	require.Contains(t, body, `arbor_children{state="running",tree="workers"} 4`)
+	require.Contains(t, body, `arbor_tree_up{tree="service"} 1`)
+	require.NotContains(t, body, `child="worker-`)
+	resp, err := client.Get(base + "/")
 	require.NoError(t, err)
-	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	assert.Contains(t, string(body), "workers")
-	assert.Contains(t, string(body), "http")
+	require.True(t, strings.HasSuffix(resp.Request.URL.Path, "/debug/arbor/"))
 	client.CloseIdleConnections()
 
 	cancel()

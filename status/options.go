@@ -79,7 +79,7 @@ func WithRecentFailures(n int) Option {
 // the root tree's name, then child names down through subtrees, joined by
 // "/" (for example "app/db" or "app/db/pool"). It may be given several times;
 // the paths add up. A path that names no child fails its check with a message
-// saying so.
+// saying so. A child whose name contains "/" cannot be named this way.
 func WithRequired(paths ...string) Option {
 	return func(c *config) { c.required = append(c.required, paths...) }
 }

@@ -31,60 +31,83 @@ func failOnce(panics bool) func(context.Context) error {
 	}
 }
 
-// Every counter and the histogram, fed by events of a nested tree with two
-// pools, scraped from a real registry.
-func TestHookCountersAndHistogram(t *testing.T) {
-	m := arborprom.New(arborprom.WithStartBuckets(0.01, 0.1, 1))
+// fixture is a nested tree with two pools whose children fail in every way.
+type fixture struct {
+	root, workers, jobs *supervisor.Tree
+	release             chan struct{} // lets "stubborn" return, after it was abandoned
+}
+
+func newFixture(t *testing.T, m *arborprom.Metrics) *fixture {
 	var watchedRuns atomic.Int32
-	release := make(chan struct{})
+	f := &fixture{release: make(chan struct{})}
 	db := mustNew(t, supervisor.WithName("db"), supervisor.WithHook(m.Hook()), supervisor.WithChildren(
 		supervisor.Spec{Name: "conn", Run: block},
 		supervisor.Spec{Name: "stubborn", Shutdown: 20 * time.Millisecond, Run: func(ctx context.Context) error {
-			<-release // ignores its context
+			<-f.release // ignores its context
 			return nil
 		}}))
-	workers := mustNew(t, supervisor.WithName("workers"), supervisor.WithStrategy(supervisor.SimpleOneForOne),
+	f.workers = mustNew(t, supervisor.WithName("workers"), supervisor.WithStrategy(supervisor.SimpleOneForOne),
 		supervisor.WithIntensity(100, time.Minute), supervisor.WithHook(m.PoolHook("")))
-	jobs := mustNew(t, supervisor.WithName("jobs"), supervisor.WithStrategy(supervisor.SimpleOneForOne),
+	f.jobs = mustNew(t, supervisor.WithName("jobs"), supervisor.WithStrategy(supervisor.SimpleOneForOne),
 		supervisor.WithIntensity(100, time.Minute), supervisor.WithHook(m.Hook())) // a pool found by Watch
-	root := mustNew(t, supervisor.WithName("app"), supervisor.WithIntensity(100, time.Minute), supervisor.WithHook(m.Hook()),
-		supervisor.WithChildren(db.Spec(), workers.Spec(), jobs.Spec(),
+	f.root = mustNew(t, supervisor.WithName("app"), supervisor.WithIntensity(100, time.Minute), supervisor.WithHook(m.Hook()),
+		supervisor.WithChildren(db.Spec(), f.workers.Spec(), f.jobs.Spec(),
 			supervisor.Spec{Name: "flaky", Run: failOnce(false)},
 			supervisor.Spec{Name: "panicky", Run: failOnce(true)},
 			supervisor.Spec{Name: "watched", Watchdog: 200 * time.Millisecond, Run: func(ctx context.Context) error {
 				if watchedRuns.Add(1) == 1 {
 					return block(ctx) // never beats: the watchdog stops it
 				}
-				tk := time.NewTicker(10 * time.Millisecond)
-				defer tk.Stop()
-				for {
-					select {
-					case <-ctx.Done():
-						return nil
-					case <-tk.C:
-						supervisor.Heartbeat(ctx)
-					}
-				}
+				return beat(ctx, 10*time.Millisecond)
 			}},
 			supervisor.Spec{Name: "slow", WaitReady: true, Run: func(ctx context.Context) error {
 				time.Sleep(30 * time.Millisecond)
 				supervisor.Ready(ctx)
 				return block(ctx)
 			}}))
-	m.Watch(root)
-	s := newScraper(t, m)
-	stop := startTree(t, root)
+	return f
+}
 
+// beat heartbeats every d until cancelled.
+func beat(ctx context.Context, d time.Duration) error {
+	tk := time.NewTicker(d)
+	defer tk.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tk.C:
+			supervisor.Heartbeat(ctx)
+		}
+	}
+}
+
+// fill adds ten children to each pool, three of which fail once; the pool
+// "workers" gets generated names.
+func (f *fixture) fill(t *testing.T) {
 	for i := range 10 {
 		run, run2 := block, block
 		if i < 3 {
 			run, run2 = failOnce(false), failOnce(false)
 		}
-		_, err := workers.Add(supervisor.Spec{Run: run}) // generated names
+		_, err := f.workers.Add(supervisor.Spec{Run: run})
 		require.NoError(t, err)
-		_, err = jobs.Add(supervisor.Spec{Name: fmt.Sprintf("job-%d", i), Run: run2})
+		_, err = f.jobs.Add(supervisor.Spec{Name: fmt.Sprintf("job-%d", i), Run: run2})
 		require.NoError(t, err)
 	}
+}
+
+// Every counter and the histogram, fed by events of a nested tree with two
+// pools, scraped from a real registry.
+func TestHookCountersAndHistogram(t *testing.T) {
+	m := arborprom.New(arborprom.WithStartBuckets(0.01, 0.1, 1))
+	f := newFixture(t, m)
+	root, release := f.root, f.release
+	m.Watch(root)
+	s := newScraper(t, m)
+	stop := startTree(t, root)
+
+	f.fill(t)
 	_, err := root.Add(supervisor.Spec{Name: "bad", WaitReady: true, Run: func(context.Context) error { return errors.New("no config") }})
 	require.ErrorIs(t, err, supervisor.ErrStartFailed)
 
@@ -145,6 +168,7 @@ func histogram(fams map[string]*dto.MetricFamily, name, tree, child string) *dto
 	return nil
 }
 
+// A give-up and a normal exit are counted; the dropped-events series exists at zero.
 func TestHookGiveUpAndNormalExit(t *testing.T) {
 	m := arborprom.New()
 	s := newScraper(t, m)
@@ -200,6 +224,7 @@ func TestHookCountsDroppedEvents(t *testing.T) {
 	require.Equal(t, []string{"noisy"}, labelValues(s.scrape(), "arbor_child_exits_total", "child"))
 }
 
+// Reason maps every kind of exit to its label.
 func TestReason(t *testing.T) {
 	for _, c := range []struct {
 		e    supervisor.Event

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 )
 
+// TestMain checks that no test leaks a goroutine.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // scraper serves a real registry over HTTP and parses what it exposes.

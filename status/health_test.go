@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// /livez passes on a never-run and on a running tree, with Kubernetes output.
 func TestLivez(t *testing.T) {
 	e := newExampleTree(t)
 	live := serve(t, status.Livez(e.root))
@@ -57,12 +58,14 @@ func TestLivezUnresponsiveSubtree(t *testing.T) {
 
 type subtreeWedged struct{ *supervisor.Tree }
 
+// Snapshot reports the first child's subtree as unresponsive.
 func (s subtreeWedged) Snapshot(ctx context.Context) (supervisor.TreeSnapshot, error) {
 	snap, err := s.Tree.Snapshot(ctx)
 	snap.Children[0].Tree.State = supervisor.TreeStateUnresponsive
 	return snap, err
 }
 
+// /readyz: not ready before Run, ready when running, not ready while a required child restarts.
 func TestReadyz(t *testing.T) {
 	e := newExampleTree(t)
 	ready := serve(t, status.Readyz(e.root, status.WithRequired("app/db/conn", "app/api")))
@@ -92,6 +95,7 @@ func TestReadyz(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 }
 
+// Bad required paths fail their check with a message saying why.
 func TestReadyzBadPaths(t *testing.T) {
 	e := newExampleTree(t)
 	startTree(t, e.root)

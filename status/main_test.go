@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 )
 
+// TestMain checks that no test leaks a goroutine.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // ctl is a child the test drives: it becomes ready, then fails with the
@@ -120,6 +121,7 @@ func waitState(t *testing.T, tr *supervisor.Tree, name string, st supervisor.Chi
 // to wedge a real tree's loop, so this stands in for one.
 type wedged struct{ *supervisor.Tree }
 
+// Snapshot waits for ctx to end, as a wedged loop would make it.
 func (w wedged) Snapshot(ctx context.Context) (supervisor.TreeSnapshot, error) {
 	<-ctx.Done()
 	return supervisor.TreeSnapshot{Name: w.Name(), State: supervisor.TreeStateUnresponsive}, ctx.Err()

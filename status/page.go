@@ -35,6 +35,7 @@ type page struct {
 	cfg config
 }
 
+// ServeHTTP answers with the page as HTML or JSON.
 func (p *page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !allowMethod(w, r) {
 		return

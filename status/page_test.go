@@ -34,6 +34,7 @@ func newExampleTree(t *testing.T) *exampleTree {
 	return e
 }
 
+// The page shows every child of a nested tree with its state, as HTML and as JSON.
 func TestPageShowsNestedTreeAsHTMLAndJSON(t *testing.T) {
 	e := newExampleTree(t)
 	startTree(t, e.root)
@@ -101,6 +102,7 @@ func TestPageEscapesNamesAndErrors(t *testing.T) {
 	}
 }
 
+// Only GET and HEAD are allowed; an unknown format is a 400.
 func TestPageMethodsAndFormats(t *testing.T) {
 	tr := mustNew(t, supervisor.WithName("m"))
 	url := serve(t, status.Handler(tr))

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 )
 
+// TestMain checks that no test leaks a goroutine.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // manager is the service manager's end of the notify protocol: a real

@@ -43,11 +43,11 @@ func (n *Notifier) Run(ctx context.Context, t *supervisor.Tree) error {
 func (n *Notifier) run(ctx context.Context, t tree) error {
 	errc := t.Start(ctx)
 	r := &runner{n: n, t: t}
-	select {
-	case err := <-errc:
+	// Start returns when the initial start is done, or when Run is about to
+	// return (its error may not be in errc yet): only a running tree is ready.
+	if s, err := r.look(ctx); err == nil && s.State != supervisor.TreeStateRunning {
 		r.stopping(ctx)
-		return err
-	default:
+		return <-errc
 	}
 	r.ready(ctx)
 

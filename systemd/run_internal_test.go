@@ -21,6 +21,7 @@ type switchable struct {
 	wedged atomic.Bool
 }
 
+// Snapshot blocks until ctx ends while wedged.
 func (s *switchable) Snapshot(ctx context.Context) (supervisor.TreeSnapshot, error) {
 	if s.wedged.Load() {
 		<-ctx.Done()
@@ -76,6 +77,7 @@ func TestWatchdogWithheldWhileWedged(t *testing.T) {
 	require.NoError(t, <-errc)
 }
 
+// Unhealthy names overdue children and unresponsive subtrees.
 func TestUnhealthy(t *testing.T) {
 	s := supervisor.TreeSnapshot{Name: "app", Children: []supervisor.ChildSnapshot{
 		{Name: "ok", State: supervisor.Running},

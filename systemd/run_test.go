@@ -96,6 +96,7 @@ func TestRunWithoutSocket(t *testing.T) {
 	require.ErrorIs(t, n.Run(ctx, nil), systemd.ErrNilTree)
 }
 
+// Malformed environment values are errors naming the value.
 func TestNewBadEnvironment(t *testing.T) {
 	for _, env := range [][2]string{
 		{"WATCHDOG_USEC", "soon"}, {"WATCHDOG_USEC", "0"}, {"WATCHDOG_USEC", "-5"},

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 )
 
+// TestMain checks that no test leaks a goroutine.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func fetch(t *testing.T, c *http.Client, url string) (int, string) {
@@ -27,6 +28,19 @@ func fetch(t *testing.T, c *http.Client, url string) (int, string) {
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return resp.StatusCode, string(body)
+}
+
+// poll fetches url until ok holds or a deadline passes, and returns the last answer.
+func poll(t *testing.T, c *http.Client, url string, ok func(int, string) bool) (int, string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := fetch(t, c, url)
+		if ok(code, body) || time.Now().After(deadline) {
+			return code, body
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // The service serves the status page, its JSON, the metrics and the health
@@ -56,28 +70,16 @@ func TestServiceServesOperationsSurface(t *testing.T) {
 	require.Equal(t, "service", snap.Name)
 	require.Equal(t, supervisor.Counts{Specs: 4, Active: snap.Counts.Active, Supervisors: 2}, snap.Counts)
 
-	// Readiness needs the pool's workers; it comes within a moment of the start.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		code, body = fetch(t, client, base+"/readyz?verbose")
-		if code == http.StatusOK || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	code, body = poll(t, client, base+"/readyz?verbose", func(code int, _ string) bool { return code == http.StatusOK })
 	require.Equal(t, http.StatusOK, code, body)
 	require.Contains(t, body, "[+]required:service/workers ok")
 	code, body = fetch(t, client, base+"/livez")
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, "ok", body)
 	// The pool adds its workers once it runs: wait for all four.
-	for deadline = time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		code, body = fetch(t, client, base+"/metrics")
-		require.Equal(t, http.StatusOK, code)
-		if strings.Contains(body, `arbor_children{state="running",tree="workers"} 4`) || time.Now().After(deadline) {
-			break
-		}
-	}
+	_, body = poll(t, client, base+"/metrics", func(_ int, body string) bool {
+		return strings.Contains(body, `arbor_children{state="running",tree="workers"} 4`)
+	})
 	require.Contains(t, body, `arbor_children{state="running",tree="workers"} 4`)
 	require.Contains(t, body, `arbor_tree_up{tree="service"} 1`)
 	require.NotContains(t, body, `child="worker-`)

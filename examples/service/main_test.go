@@ -12,6 +12,7 @@ import (
 
 	"github.com/arbor-go/supervisor"
 	"github.com/arbor-go/supervisor/internal/testutil"
+	arborprom "github.com/arbor-go/supervisor/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -98,4 +99,25 @@ func TestServiceServesOperationsSurface(t *testing.T) {
 	}
 	assert.Contains(t, logs.String(), `msg="supervisor: tree started" tree=service`)
 	assert.Contains(t, logs.String(), `msg="supervisor: tree stopped" tree=service`)
+}
+
+// The pool fills itself each time it starts: after its parent restarts it,
+// it has its four workers again.
+func TestPoolRefillsAfterRestart(t *testing.T) {
+	spec, err := newPool(slog.New(slog.DiscardHandler), arborprom.New())
+	require.NoError(t, err)
+	root, err := supervisor.New(supervisor.WithName("r"), supervisor.WithChildren(spec))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := root.Start(ctx)
+	workers := func() int {
+		s, err := root.Snapshot(context.Background())
+		require.NoError(t, err)
+		return s.Children[0].Tree.Counts.Active
+	}
+	require.Eventually(t, func() bool { return workers() == 4 }, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, root.Restart("workers"))
+	require.Eventually(t, func() bool { return workers() == 4 }, 10*time.Second, 5*time.Millisecond)
+	cancel()
+	require.NoError(t, <-errc)
 }

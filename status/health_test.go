@@ -28,6 +28,9 @@ func TestLivez(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, []string{"[+]loop ok", "[+]subtrees ok", "livez check passed"}, lines(body))
 
+	code, _, body = get(t, http.MethodHead, live, "")
+	require.Equal(t, http.StatusOK, code)
+	require.Empty(t, body)
 	code, _, _ = get(t, http.MethodPost, live, "")
 	require.Equal(t, http.StatusMethodNotAllowed, code)
 }

@@ -45,8 +45,11 @@
 // function rather than Tree.Spec) must use PoolHook. arbor_children and
 // arbor_tree_up have no child label at all.
 //
-// The hooks keep a little state per child: the start time of a child that
-// has not become ready or exited yet, and the restart count of a child that
-// has restarted; the latter is dropped when a pool's child exits for good and
-// when a tree stops.
+// The hooks keep a little state per child: the start time of a running
+// child until it calls Ready or exits (events do not say whether a child is
+// WaitReady, so children without WaitReady keep theirs until they exit: one
+// small map entry each), and the restart count of a child that has
+// restarted, dropped when a pool's child exits for good and when a tree
+// stops. A tree whose loop does not answer a scrape reports arbor_tree_up 0
+// and no arbor_children series for that scrape.
 package prometheus

@@ -95,4 +95,3 @@ func TestRunWithoutSocket(t *testing.T) {
 	require.NoError(t, n.Run(ctx, root))
 	require.ErrorIs(t, n.Run(ctx, nil), systemd.ErrNilTree)
 }
-

@@ -158,6 +158,7 @@ type child struct {
 	err        error         // last exit's error
 	since      time.Duration // loop clock when the state callers see last changed
 	started    time.Duration // loop clock at the last start; -1: none in this Run
+	exited     time.Duration // loop clock at the last end of its Run; -1: none in this Run
 	prev, next *child
 	inc        *incarnation // the live incarnation; nil unless phase.live()
 	x          *childExtra

@@ -89,7 +89,8 @@ type observer struct {
 	log      *slog.Logger
 	turn     chan struct{} // the Tree's token: one delivery at a time
 	detached atomic.Bool
-	dropped  int // loop-owned
+	dropped  int   // loop-owned: dropped since the last delivered event
+	total    int64 // loop-owned: dropped in this Run
 }
 
 func newObserver(t *Tree, hooks []func(Event), log *slog.Logger) *observer {
@@ -110,6 +111,7 @@ func (o *observer) emit(e Event) {
 		o.dropped = 0
 	default:
 		o.dropped++
+		o.total++
 	}
 }
 

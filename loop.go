@@ -299,6 +299,7 @@ func (l *loop) exited(c *child, err error, abandoned bool) {
 		inc.end = endExit
 	}
 	l.enter(c, phStopped)
+	c.exited = l.dl.clock
 	if from == phStopping {
 		c.err = err
 		if l.obs != nil {

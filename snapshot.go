@@ -88,13 +88,16 @@ type TreeSnapshot struct {
 	// Restarts is how many automatic restarts fall in the current intensity
 	// window; the tree gives up when it would exceed MaxRestarts (-1: it
 	// never gives up, see WithUnlimitedRestarts).
-	Restarts    int             `json:"restarts"`
-	MaxRestarts int             `json:"max_restarts"`
-	Period      time.Duration   `json:"period_ns"`
-	Since       time.Time       `json:"since,omitzero"`  // when the current (or last) Run began
-	Err         string          `json:"error,omitempty"` // why it gave up or failed, when it did
-	Counts      Counts          `json:"counts"`
-	Children    []ChildSnapshot `json:"children"`
+	Restarts    int           `json:"restarts"`
+	MaxRestarts int           `json:"max_restarts"`
+	Period      time.Duration `json:"period_ns"`
+	Since       time.Time     `json:"since,omitzero"`  // when the current (or last) Run began
+	Err         string        `json:"error,omitempty"` // why it gave up or failed, when it did
+	// EventsDropped counts the events of the current Run that the hooks
+	// and logger did not get because they were too slow.
+	EventsDropped int64           `json:"events_dropped"`
+	Counts        Counts          `json:"counts"`
+	Children      []ChildSnapshot `json:"children"`
 }
 
 // ChildSnapshot is the state of one child in a TreeSnapshot.
@@ -106,6 +109,7 @@ type ChildSnapshot struct {
 	Err           string        `json:"error,omitempty"`  // its last exit's error
 	Since         time.Time     `json:"since,omitzero"`   // when State last changed
 	Started       time.Time     `json:"started,omitzero"` // when it last started
+	Exited        time.Time     `json:"exited,omitzero"`  // when its Run last returned, or it was abandoned
 	PID           int           `json:"pid,omitempty"`    // see ReportPID
 	Watchdog      time.Duration `json:"watchdog_ns,omitempty"`
 	LastHeartbeat time.Time     `json:"last_heartbeat,omitzero"` // watched children that run
@@ -230,6 +234,9 @@ func (l *loop) snapshot() *snapshot {
 		s.tree.MaxRestarts = -1
 	}
 	s.tree.Counts = l.kids.counts(l.n.live)
+	if l.obs != nil {
+		s.tree.EventsDropped = l.obs.total
+	}
 	now := l.now()
 	s.fill(l.kids.head, l.dl.t0, func(c *child, cs *ChildSnapshot) {
 		watched := c.phase == phRunning || c.phase == phStarting && !c.spec.WaitReady
@@ -250,6 +257,9 @@ func (s *snapshot) fill(head *child, t0 time.Time, more func(*child, *ChildSnaps
 		ci := c.info(t0)
 		cs := ChildSnapshot{Name: ci.Name, State: ci.State, Restart: ci.Restart, Restarts: ci.Restarts,
 			Since: ci.Since, Started: ci.Started, PID: ci.PID, Watchdog: c.spec.Watchdog}
+		if c.exited >= 0 && !t0.IsZero() {
+			cs.Exited = t0.Add(c.exited)
+		}
 		if ci.Err != nil {
 			cs.Err = ci.Err.Error()
 		}

@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -89,5 +90,27 @@ func TestSnapshotGaveUp(t *testing.T) {
 		s, _ := tr.Snapshot(context.Background())
 		require.Equal(t, TreeStateGaveUp, s.State)
 		require.Contains(t, s.Err, "too many restarts")
+	})
+}
+
+// A snapshot tells when a child last exited, and how many events the hooks
+// missed.
+func TestSnapshotExitedAndDroppedEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		block := make(chan struct{})
+		h := newHarness(t)
+		tr := mustNew(t, WithIntensity(10000, time.Hour), WithHook(func(Event) { <-block }),
+			WithChildren(h.spec("a", Permanent)))
+		r := start(t, tr)
+		time.Sleep(time.Minute)
+		for i := 0; i < 2*observerBuffer; i++ {
+			h.exit("a", errBoom)
+		}
+		s, err := tr.Snapshot(context.Background())
+		require.NoError(t, err)
+		assert.Greater(t, s.EventsDropped, int64(0))
+		assert.Equal(t, s.Since.Add(time.Minute), s.Children[0].Exited)
+		close(block)
+		require.NoError(t, r.stop())
 	})
 }

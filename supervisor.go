@@ -120,7 +120,7 @@ func (t *Tree) insert(s Spec, reserved map[string]bool) (*child, error) {
 	if m := t.cfg.maxChildren; m > 0 && t.kids.n >= m {
 		return nil, childErr(t.cfg.name, s.Name, ErrMaxChildren, "the tree holds %d children, its limit", m)
 	}
-	c := &child{spec: s, started: -1}
+	c := &child{spec: s, started: -1, exited: -1}
 	t.kids.pushBack(c)
 	return c, nil
 }
@@ -135,7 +135,7 @@ func (t *Tree) fresh() {
 	seq := t.kids.seq
 	t.kids = roster{seq: seq}
 	for _, s := range t.initial {
-		t.kids.pushBack(&child{spec: s, started: -1})
+		t.kids.pushBack(&child{spec: s, started: -1, exited: -1})
 	}
 }
 
@@ -154,26 +154,28 @@ func (t *Tree) Run(ctx context.Context) error { return t.run(ctx, nil) }
 
 // Start runs the tree in a new goroutine and returns once its initial start
 // has completed (every child started, and ready if WaitReady) or Run has
-// returned. The channel receives Run's error. Use it instead of `go
-// t.Run(ctx)` when the next line calls Add, which on a SimpleOneForOne tree
-// needs the tree to be running.
+// returned; in the latter case Run's error is already in the channel, so a
+// receive that does not block tells a failed start from a running tree. The
+// channel receives Run's error. Use it instead of `go t.Run(ctx)` when the
+// next line calls Add, which on a SimpleOneForOne tree needs the tree to be
+// running.
 func (t *Tree) Start(ctx context.Context) <-chan error {
 	errc := make(chan error, 1)
 	started := make(chan struct{})
-	go func() { errc <- t.run(ctx, func() { close(started) }) }()
+	var once sync.Once
+	mark := func() { once.Do(func() { close(started) }) }
+	go func() {
+		err := t.run(ctx, mark)
+		errc <- err
+		mark()
+	}()
 	<-started
 	return errc
 }
 
-// run is Run; started, if not nil, is called once when the initial start
-// has completed or Run is about to return.
+// run is Run; started, if not nil, is called when the initial start has
+// completed (on the loop: it must not block).
 func (t *Tree) run(ctx context.Context, started func()) error {
-	if started != nil {
-		var once sync.Once
-		f := started
-		started = func() { once.Do(f) }
-		defer started()
-	}
 	if ctx == nil {
 		ctx = context.Background()
 	}

@@ -346,3 +346,20 @@ func TestSubtreeRerunByParentStartsFromNewSpecs(t *testing.T) {
 		require.NoError(t, r.stop())
 	})
 }
+
+// When the initial start fails, Start returns with Run's error already in
+// the channel, so a non-blocking receive tells a failed start from a tree
+// that runs.
+func TestStartAfterFailedStartHasTheError(t *testing.T) {
+	for i := 0; i < 50; i++ {
+		bad := Spec{Name: "bad", WaitReady: true, Run: func(context.Context) error { return errBoom }}
+		tr := mustNew(t, WithChildren(bad))
+		errc := tr.Start(context.Background())
+		select {
+		case err := <-errc:
+			require.ErrorIs(t, err, ErrStartFailed)
+		default:
+			t.Fatal("Start returned before Run's error was in the channel")
+		}
+	}
+}

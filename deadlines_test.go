@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"math"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -99,4 +100,88 @@ func TestAfterSaturates(t *testing.T) {
 	assert.Equal(t, 3*time.Second, after(time.Second, 2*time.Second))
 	assert.Equal(t, never, after(time.Second, never))
 	assert.Equal(t, never, after(never, 1))
+}
+
+func TestWatchdog(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var beating atomic.Bool
+		beating.Store(true)
+		runs := 0
+		spec := Spec{Name: "w", Watchdog: time.Second, Restart: Transient, Run: func(ctx context.Context) error {
+			runs++
+			tick := time.NewTicker(500 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-tick.C:
+					if beating.Load() {
+						Heartbeat(ctx)
+					}
+				}
+			}
+		}}
+		var events []Event
+		r := start(t, mustNew(t, WithChildren(spec), WithHook(func(e Event) { events = append(events, e) })))
+		time.Sleep(time.Minute)
+		assert.Equal(t, 1, runs, "heartbeats keep it alive")
+		beating.Store(false)
+		time.Sleep(1100 * time.Millisecond)
+		synctest.Wait()
+		assert.Equal(t, 2, runs, "a missed heartbeat restarts it")
+		kids := r.tree.Children()
+		assert.ErrorIs(t, kids[0].Err, ErrWatchdogTimeout)
+		assert.Equal(t, 1, kids[0].Restarts)
+		beating.Store(true)
+		require.NoError(t, r.stop())
+		synctest.Wait()
+		var kinds []EventKind
+		for _, e := range events {
+			if e.Child == "w" {
+				kinds = append(kinds, e.Kind)
+			}
+		}
+		assert.Contains(t, kinds, WatchdogTimeout)
+	})
+}
+
+func TestWatchdogCountsFromReady(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		g := newGate(h, "g")
+		spec := g.spec()
+		spec.Watchdog = time.Second
+		spec.Restart = Temporary
+		r := start(t, mustNew(t, WithChildren(spec)))
+		time.Sleep(10 * time.Second)
+		assert.Equal(t, Starting, states(r.tree)["g"], "no watchdog before Ready")
+		close(g.ready)
+		synctest.Wait()
+		time.Sleep(999 * time.Millisecond)
+		synctest.Wait()
+		assert.Equal(t, Running, states(r.tree)["g"])
+		time.Sleep(2 * time.Millisecond)
+		synctest.Wait()
+		assert.Empty(t, r.tree.Children(), "the Temporary child failed its watchdog and is gone")
+		require.NoError(t, r.stop())
+	})
+}
+
+func TestWatchdogOnHungChildAbandons(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		spec := Spec{Name: "hung", Watchdog: time.Second, Shutdown: time.Second, Restart: Transient, Run: func(ctx context.Context) error {
+			<-release
+			return nil
+		}}
+		r := start(t, mustNew(t, WithIntensity(0, time.Minute), WithChildren(spec)))
+		time.Sleep(3 * time.Second)
+		err, over := r.done()
+		require.True(t, over)
+		assert.ErrorIs(t, err, ErrTooManyRestarts)
+		assert.ErrorIs(t, err, ErrWatchdogTimeout)
+		assert.ErrorIs(t, err, ErrShutdownTimeout)
+		close(release)
+	})
 }

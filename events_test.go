@@ -1,7 +1,10 @@
 package supervisor
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -103,3 +106,100 @@ func TestObserverDrainsBeforeRunReturns(t *testing.T) {
 }
 
 var _ = context.Background
+
+func TestEventsAndLogging(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var events []Event
+		var buf bytes.Buffer
+		logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		h := newHarness(t)
+		tr := mustNew(t, WithName("obs"), WithIntensity(1, time.Minute), WithBackoff(time.Second, time.Second), WithLogger(logger),
+			WithHook(func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() }),
+			WithChildren(h.spec("a", Permanent)))
+		r := start(t, tr)
+		h.exit("a", errBoom)
+		time.Sleep(2 * time.Second)
+		h.exit("a", errBoom)
+		time.Sleep(2 * time.Second)
+		err := <-r.errc
+		require.ErrorIs(t, err, ErrTooManyRestarts)
+
+		mu.Lock()
+		var kinds []EventKind
+		for _, e := range events {
+			assert.Equal(t, "obs", e.Tree)
+			kinds = append(kinds, e.Kind)
+		}
+		mu.Unlock()
+		assert.Equal(t, []EventKind{TreeStarted, ChildStarted, ChildReady, TreeReady,
+			ChildExited, RestartScheduled, ChildStarted, ChildReady,
+			ChildExited, RestartScheduled, GaveUp, TreeStopped}, kinds)
+		exited := events[4]
+		assert.True(t, exited.WillRestart)
+		assert.ErrorIs(t, exited.Err, errBoom)
+		assert.Equal(t, "a", exited.Child)
+
+		out := buf.String()
+		assert.Contains(t, out, `level=WARN msg="supervisor: child exited" tree=obs child=a restarts=0 err=boom`)
+		assert.Contains(t, out, `level=WARN msg="supervisor: restart scheduled"`)
+		assert.Contains(t, out, `level=ERROR msg="supervisor: gave up" tree=obs child=a`)
+		assert.Contains(t, out, `level=INFO msg="supervisor: tree started" tree=obs`)
+		assert.Contains(t, out, `level=DEBUG msg="supervisor: child started" tree=obs child=a`)
+	})
+}
+
+// A hook that blocks or panics never stalls or breaks the tree.
+func TestHookThatBlocksOrPanics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		block := make(chan struct{})
+		calls := 0
+		hook := func(e Event) {
+			calls++
+			if calls == 1 {
+				panic("hook panic")
+			}
+			<-block
+		}
+		h := newHarness(t)
+		r := start(t, mustNew(t, WithHook(hook), WithIntensity(10000, time.Hour), WithChildren(h.spec("a", Permanent))))
+		for i := 0; i < 2*observerBuffer; i++ {
+			h.exit("a", errBoom) // floods the observer
+		}
+		assert.Equal(t, 2*observerBuffer, r.tree.Children()[0].Restarts, "supervision went on")
+		r.cancel()
+		begin := time.Now()
+		require.NoError(t, <-r.errc)
+		assert.Equal(t, observerDrain, time.Since(begin), "Run waits a bounded time for the blocked hook")
+		close(block)
+	})
+}
+
+func TestLoggerNilMeansDiscard(t *testing.T) {
+	tr, err := New(WithLogger(nil))
+	require.NoError(t, err)
+	assert.Equal(t, "supervisor", tr.Name())
+}
+
+func TestRestartScheduledWithoutBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var scheduled []Event
+		h := newHarness(t)
+		r := start(t, mustNew(t, WithStrategy(OneForAll), WithChildren(h.spec("a", Permanent), h.spec("b", Permanent)),
+			WithHook(func(e Event) {
+				if e.Kind == RestartScheduled {
+					mu.Lock()
+					scheduled = append(scheduled, e)
+					mu.Unlock()
+				}
+			})))
+		h.exit("b", errBoom)
+		require.NoError(t, r.stop())
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, scheduled, 1, "one group restart, one event")
+		assert.Equal(t, "b", scheduled[0].Child)
+		assert.Zero(t, scheduled[0].Delay)
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -156,4 +157,53 @@ func names(infos []ChildInfo) []string {
 		out = append(out, c.Name)
 	}
 	return out
+}
+
+func threeChildren(h *harness, r Restart) Option {
+	return WithChildren(h.spec("a", r), h.spec("b", r), h.spec("c", r))
+}
+
+// startTimes records when each run of a child began.
+type startTimes struct {
+	times []time.Duration
+	t0    time.Time
+}
+
+func (s *startTimes) failing(err error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		s.times = append(s.times, time.Since(s.t0))
+		return err
+	}
+}
+
+// gate is a WaitReady child that becomes ready when the test says so.
+type gate struct {
+	h     *harness
+	name  string
+	ready chan struct{}
+	fail  chan error
+}
+
+func newGate(h *harness, name string) *gate {
+	return &gate{h: h, name: name, ready: make(chan struct{}), fail: make(chan error)}
+}
+
+func (g *gate) spec() Spec {
+	return Spec{Name: g.name, WaitReady: true, Run: func(ctx context.Context) error {
+		g.h.record("start " + g.name)
+		select {
+		case <-g.ready:
+			Ready(ctx)
+			g.h.record("ready " + g.name)
+		case err := <-g.fail:
+			g.h.record("fail " + g.name)
+			return err
+		case <-ctx.Done():
+			g.h.record("stop " + g.name)
+			return ctx.Err()
+		}
+		<-ctx.Done()
+		g.h.record("stop " + g.name)
+		return nil
+	}}
 }

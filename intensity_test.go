@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 	"testing/synctest"
@@ -97,4 +98,66 @@ func TestUnlimitedRestartsNeverGiveUp(t *testing.T) {
 			require.NoError(t, r.stop())
 		})
 	}
+}
+
+func TestIntensity(t *testing.T) {
+	for _, max := range []int{0, 1, 3} {
+		t.Run(fmt.Sprint(max), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(t)
+				r := start(t, mustNew(t, WithIntensity(max, time.Second), WithChildren(h.spec("a", Permanent), h.spec("b", Permanent))))
+				for i := 0; i < max; i++ {
+					h.exit("a", errBoom)
+					_, over := r.done()
+					require.False(t, over, "restart %d of %d", i+1, max)
+				}
+				h.take()
+				h.exit("a", errBoom)
+				err, over := r.done()
+				require.True(t, over, "restart %d must give up", max+1)
+				assert.ErrorIs(t, err, ErrTooManyRestarts)
+				assert.ErrorIs(t, err, errBoom, "the last child error is carried")
+				var ce *ChildError
+				require.ErrorAs(t, err, &ce)
+				assert.Equal(t, "a", ce.Child)
+				assert.Contains(t, err.Error(), `supervisor: tree "supervisor": child "a"`)
+				assert.Equal(t, []string{"exit a", "stop b"}, h.take(), "giving up stops every child")
+			})
+		})
+	}
+}
+
+func TestIntensityWindowSlides(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		r := start(t, mustNew(t, WithIntensity(2, 10*time.Second), WithChildren(h.spec("a", Permanent))))
+		h.exit("a", errBoom) // t=0
+		time.Sleep(6 * time.Second)
+		h.exit("a", errBoom) // t=6
+		time.Sleep(5 * time.Second)
+		h.exit("a", errBoom) // t=11: the one at 0 has left the window
+		_, over := r.done()
+		require.False(t, over)
+		time.Sleep(4 * time.Second)
+		h.exit("a", errBoom) // t=15: 6, 11, 15 are within 10s: 3 > 2
+		err, over := r.done()
+		require.True(t, over)
+		assert.ErrorIs(t, err, ErrTooManyRestarts)
+	})
+}
+
+func TestManualRestartAddAndInitialStartDoNotCount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		r := start(t, mustNew(t, WithIntensity(0, time.Minute), WithChildren(h.spec("a", Permanent))))
+		for i := 0; i < 3; i++ {
+			require.NoError(t, r.tree.Restart("a"))
+		}
+		_, err := r.tree.Add(h.spec("b", Permanent))
+		require.NoError(t, err)
+		_, over := r.done()
+		require.False(t, over)
+		assert.Equal(t, 0, r.tree.Children()[0].Restarts)
+		require.NoError(t, r.stop())
+	})
 }

@@ -2,7 +2,7 @@ package supervisor
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -10,272 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func threeChildren(h *harness, r Restart) Option {
-	return WithChildren(h.spec("a", r), h.spec("b", r), h.spec("c", r))
-}
-
-func TestStartsInOrderAndStopsInReverse(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t)
-		r := start(t, mustNew(t, threeChildren(h, Permanent)))
-		assert.Equal(t, []string{"start a", "start b", "start c"}, h.take())
-		assert.Equal(t, Counts{Specs: 3, Active: 3}, r.tree.Count())
-		require.NoError(t, r.stop())
-		assert.Equal(t, []string{"stop c", "stop b", "stop a"}, h.take())
-		assert.Equal(t, Counts{Specs: 3, Active: 0}, r.tree.Count())
-	})
-}
-
-func TestStrategyOrders(t *testing.T) {
-	cases := []struct {
-		strategy Strategy
-		want     []string
-	}{
-		{OneForOne, []string{"exit b", "start b"}},
-		{OneForAll, []string{"exit b", "stop c", "stop a", "start a", "start b", "start c"}},
-		{RestForOne, []string{"exit b", "stop c", "start b", "start c"}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.strategy.String(), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				h := newHarness(t)
-				r := start(t, mustNew(t, WithStrategy(tc.strategy), threeChildren(h, Permanent)))
-				h.take()
-				h.exit("b", errBoom)
-				assert.Equal(t, tc.want, h.take())
-				for _, c := range r.tree.Children() {
-					assert.Equal(t, Running, c.State, c.Name)
-				}
-				require.NoError(t, r.stop())
-			})
-		})
-	}
-}
-
-// The stop phase of a group restart is sequential: the next child is
-// cancelled only when the previous one has returned.
-func TestGroupRestartStopsOneAfterTheOther(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t)
-		release := make(chan struct{})
-		slow := h.slowStop("c", release)
-		r := start(t, mustNew(t, WithStrategy(OneForAll), WithChildren(h.spec("a", Permanent), h.spec("b", Permanent), slow)))
-		h.take()
-		h.exit("a", errBoom)
-		assert.Equal(t, []string{"exit a"}, h.take(), "b must wait until c has returned")
-		assert.Equal(t, Stopping, states(r.tree)["c"])
-		// The loop still answers while it waits.
-		assert.Equal(t, 3, r.tree.Count().Specs)
-		close(release)
-		assert.Equal(t, []string{"stop c", "stop b", "start a", "start b", "start c"}, h.take())
-		require.NoError(t, r.stop())
-	})
-}
-
-func TestRestartTypes(t *testing.T) {
-	cases := []struct {
-		restart   Restart
-		err       error
-		restarted bool
-		kept      bool
-	}{
-		{Permanent, nil, true, true},
-		{Permanent, errBoom, true, true},
-		{Transient, nil, false, true},
-		{Transient, errBoom, true, true},
-		{Temporary, nil, false, false},
-		{Temporary, errBoom, false, false},
-	}
-	for _, tc := range cases {
-		t.Run(fmt.Sprintf("%v/%v", tc.restart, tc.err), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				h := newHarness(t)
-				r := start(t, mustNew(t, WithChildren(h.spec("a", tc.restart))))
-				h.take()
-				h.exit("a", tc.err)
-				log := h.take()
-				if tc.restarted {
-					assert.Equal(t, []string{"exit a", "start a"}, log)
-				} else {
-					assert.Equal(t, []string{"exit a"}, log)
-				}
-				kids := r.tree.Children()
-				if !tc.kept {
-					assert.Empty(t, kids)
-					require.NoError(t, r.stop())
-					return
-				}
-				require.Len(t, kids, 1)
-				if tc.restarted {
-					assert.Equal(t, Running, kids[0].State)
-					assert.Equal(t, 1, kids[0].Restarts)
-				} else {
-					assert.Equal(t, Stopped, kids[0].State)
-					assert.Equal(t, 0, kids[0].Restarts)
-				}
-				assert.Equal(t, tc.err, kids[0].Err)
-				require.NoError(t, r.stop())
-			})
-		})
-	}
-}
-
-// An exit that restarts nothing touches no sibling and counts nothing.
-func TestExitThatRestartsNothingTouchesNoSibling(t *testing.T) {
-	for _, s := range []Strategy{OneForAll, RestForOne} {
-		t.Run(s.String(), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				h := newHarness(t)
-				r := start(t, mustNew(t, WithStrategy(s), WithIntensity(0, time.Second),
-					WithChildren(h.spec("a", Transient), h.spec("b", Temporary), h.spec("c", Permanent))))
-				h.take()
-				h.exit("a", nil)
-				h.exit("b", errBoom)
-				assert.Equal(t, []string{"exit a", "exit b"}, h.take())
-				assert.Equal(t, map[string]ChildState{"a": Stopped, "c": Running}, states(r.tree))
-				_, over := r.done()
-				assert.False(t, over, "nothing was restarted, so intensity 0 is not exceeded")
-				require.NoError(t, r.stop())
-			})
-		})
-	}
-}
-
-// Temporary bystanders of a group restart are removed, not restarted.
-func TestGroupRestartRemovesTemporaryBystanders(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t)
-		r := start(t, mustNew(t, WithStrategy(OneForAll),
-			WithChildren(h.spec("a", Permanent), h.spec("tmp", Temporary), h.spec("c", Transient))))
-		h.take()
-		h.exit("a", errBoom)
-		assert.Equal(t, []string{"exit a", "stop c", "stop tmp", "start a", "start c"}, h.take())
-		assert.Equal(t, []string{"a", "c"}, names(r.tree.Children()))
-		require.NoError(t, r.stop())
-	})
-}
-
-func TestChildReturningCanceledWhileAliveHasFailed(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t)
-		r := start(t, mustNew(t, WithChildren(h.spec("a", Transient))))
-		h.take()
-		h.exit("a", context.Canceled)
-		assert.Equal(t, []string{"exit a", "start a"}, h.take(), "context.Canceled from a live context is a failure")
-		require.NoError(t, r.stop())
-	})
-}
-
-func TestPanicBecomesPanicError(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var events []Event
-		n := 0
-		spec := Spec{Name: "p", Restart: Transient, Run: func(ctx context.Context) error {
-			n++
-			if n == 1 {
-				panic("kaboom")
-			}
-			<-ctx.Done()
-			return nil
-		}}
-		r := start(t, mustNew(t, WithChildren(spec), WithHook(func(e Event) { events = append(events, e) })))
-		kids := r.tree.Children()
-		require.Len(t, kids, 1)
-		var pe *PanicError
-		require.ErrorAs(t, kids[0].Err, &pe)
-		assert.Equal(t, "p", pe.Child)
-		assert.Equal(t, "kaboom", pe.Value)
-		assert.Contains(t, string(pe.Stack), "TestPanicBecomesPanicError")
-		assert.Contains(t, pe.Error(), `"p"`)
-		assert.Equal(t, 1, kids[0].Restarts)
-		require.NoError(t, r.stop())
-	})
-}
-
-func TestPanicWithErrorValueMatchesIt(t *testing.T) {
-	pe := &PanicError{Child: "x", Value: errBoom}
-	assert.ErrorIs(t, pe, errBoom)
-}
-
-func TestIntensity(t *testing.T) {
-	for _, max := range []int{0, 1, 3} {
-		t.Run(fmt.Sprint(max), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				h := newHarness(t)
-				r := start(t, mustNew(t, WithIntensity(max, time.Second), WithChildren(h.spec("a", Permanent), h.spec("b", Permanent))))
-				for i := 0; i < max; i++ {
-					h.exit("a", errBoom)
-					_, over := r.done()
-					require.False(t, over, "restart %d of %d", i+1, max)
-				}
-				h.take()
-				h.exit("a", errBoom)
-				err, over := r.done()
-				require.True(t, over, "restart %d must give up", max+1)
-				assert.ErrorIs(t, err, ErrTooManyRestarts)
-				assert.ErrorIs(t, err, errBoom, "the last child error is carried")
-				var ce *ChildError
-				require.ErrorAs(t, err, &ce)
-				assert.Equal(t, "a", ce.Child)
-				assert.Contains(t, err.Error(), `supervisor: tree "supervisor": child "a"`)
-				assert.Equal(t, []string{"exit a", "stop b"}, h.take(), "giving up stops every child")
-			})
-		})
-	}
-}
-
-func TestIntensityWindowSlides(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t)
-		r := start(t, mustNew(t, WithIntensity(2, 10*time.Second), WithChildren(h.spec("a", Permanent))))
-		h.exit("a", errBoom) // t=0
-		time.Sleep(6 * time.Second)
-		h.exit("a", errBoom) // t=6
-		time.Sleep(5 * time.Second)
-		h.exit("a", errBoom) // t=11: the one at 0 has left the window
-		_, over := r.done()
-		require.False(t, over)
-		time.Sleep(4 * time.Second)
-		h.exit("a", errBoom) // t=15: 6, 11, 15 are within 10s: 3 > 2
-		err, over := r.done()
-		require.True(t, over)
-		assert.ErrorIs(t, err, ErrTooManyRestarts)
-	})
-}
-
-func TestGroupRestartCountsOnce(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t)
-		r := start(t, mustNew(t, WithStrategy(OneForAll), WithIntensity(1, time.Minute), threeChildren(h, Permanent)))
-		h.exit("b", errBoom)
-		_, over := r.done()
-		require.False(t, over, "one group restart of three children is one restart")
-		for _, c := range r.tree.Children() {
-			assert.Equal(t, Running, c.State)
-		}
-		h.exit("c", errBoom)
-		err, over := r.done()
-		require.True(t, over)
-		assert.ErrorIs(t, err, ErrTooManyRestarts)
-	})
-}
-
-func TestManualRestartAddAndInitialStartDoNotCount(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t)
-		r := start(t, mustNew(t, WithIntensity(0, time.Minute), WithChildren(h.spec("a", Permanent))))
-		for i := 0; i < 3; i++ {
-			require.NoError(t, r.tree.Restart("a"))
-		}
-		_, err := r.tree.Add(h.spec("b", Permanent))
-		require.NoError(t, err)
-		_, over := r.done()
-		require.False(t, over)
-		assert.Equal(t, 0, r.tree.Children()[0].Restarts)
-		require.NoError(t, r.stop())
-	})
-}
 
 // Regression: misuse panicked instead of erroring. A zero Tree panicked on
 // Add and Children (its request pool was set only by New); Ready(nil) and
@@ -362,4 +96,346 @@ func TestStartAfterFailedStartHasTheError(t *testing.T) {
 			t.Fatal("Start returned before Run's error was in the channel")
 		}
 	}
+}
+
+func TestAPIOnStoppedTree(t *testing.T) {
+	h := newHarness(t)
+	tr := mustNew(t, WithChildren(h.spec("a", Permanent)))
+	assert.ErrorIs(t, tr.Terminate("a"), ErrNotRunning)
+	assert.ErrorIs(t, tr.Restart("a"), ErrNotRunning)
+	assert.ErrorIs(t, tr.Restart("nope"), ErrNotRunning)
+	name, err := tr.Add(h.spec("b", Permanent))
+	require.NoError(t, err)
+	assert.Equal(t, "b", name)
+	_, err = tr.Add(h.spec("b", Permanent))
+	assert.ErrorIs(t, err, ErrDuplicateChild)
+	assert.ErrorIs(t, tr.Delete("nope"), ErrUnknownChild)
+	require.NoError(t, tr.Delete("b"))
+	assert.Equal(t, []ChildInfo{{Name: "a", State: Stopped}}, tr.Children())
+	assert.Equal(t, Counts{Specs: 1}, tr.Count())
+}
+
+func TestAddBeforeRunIsStartedByRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		tr := mustNew(t, WithChildren(h.spec("a", Permanent)))
+		_, err := tr.Add(h.spec("b", Permanent))
+		require.NoError(t, err)
+		r := start(t, tr)
+		assert.Equal(t, []string{"start a", "start b"}, h.take())
+		require.NoError(t, r.stop())
+	})
+}
+
+func TestRuntimeAPIErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		r := start(t, mustNew(t, WithMaxChildren(2), WithChildren(h.spec("a", Permanent))))
+		tr := r.tree
+		for _, err := range []error{tr.Terminate("x"), tr.Restart("x"), tr.Delete("x")} {
+			assert.ErrorIs(t, err, ErrUnknownChild)
+			assert.Contains(t, err.Error(), `supervisor: tree "supervisor": child "x"`)
+		}
+		_, err := tr.Add(h.spec("a", Permanent))
+		assert.ErrorIs(t, err, ErrDuplicateChild)
+		_, err = tr.Add(h.spec("b", Permanent))
+		require.NoError(t, err)
+		_, err = tr.Add(h.spec("c", Permanent))
+		assert.ErrorIs(t, err, ErrMaxChildren)
+
+		// Terminate twice: the second finds it Stopped and returns nil.
+		require.NoError(t, tr.Terminate("a"))
+		require.NoError(t, tr.Terminate("a"))
+		assert.Equal(t, Stopped, states(tr)["a"])
+		assert.Equal(t, Counts{Specs: 2, Active: 1}, tr.Count())
+		// Restart starts a Stopped child.
+		require.NoError(t, tr.Restart("a"))
+		assert.Equal(t, Running, states(tr)["a"])
+		// Delete then re-add under the same name.
+		require.NoError(t, tr.Delete("a"))
+		assert.ErrorIs(t, tr.Delete("a"), ErrUnknownChild)
+		_, err = tr.Add(h.spec("a", Permanent))
+		require.NoError(t, err)
+		assert.Equal(t, []string{"b", "a"}, names(tr.Children()), "a re-added child goes last")
+		assert.Equal(t, []string{"start a", "start b", "stop a", "start a", "stop a", "start a"}, h.take())
+		require.NoError(t, r.stop())
+		err = tr.Terminate("a")
+		assert.ErrorIs(t, err, ErrNotRunning)
+	})
+}
+
+func TestTerminateTemporaryRemovesIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		r := start(t, mustNew(t, WithChildren(h.spec("tmp", Temporary), h.spec("a", Permanent))))
+		require.NoError(t, r.tree.Terminate("tmp"))
+		assert.Equal(t, []string{"a"}, names(r.tree.Children()))
+		require.NoError(t, r.stop())
+	})
+}
+
+func TestSimpleOneForOneTerminateRemoves(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		r := start(t, mustNew(t, WithStrategy(SimpleOneForOne)))
+		name, err := r.tree.Add(h.spec("", Permanent))
+		require.NoError(t, err)
+		assert.NotEmpty(t, name)
+		require.NoError(t, r.tree.Terminate(name))
+		assert.Empty(t, r.tree.Children())
+		assert.ErrorIs(t, r.tree.Terminate(name), ErrUnknownChild)
+		require.NoError(t, r.stop())
+	})
+}
+
+// A late exit of an old incarnation never affects the new one.
+func TestStaleExitAfterDeleteAndReAdd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		old := Spec{Name: "x", Shutdown: time.Second, Run: func(ctx context.Context) error {
+			<-release // ignores cancellation, returns an error much later
+			return errBoom
+		}}
+		r := start(t, mustNew(t, WithIntensity(0, time.Hour), WithChildren(old)))
+		assert.ErrorIs(t, r.tree.Delete("x"), ErrShutdownTimeout)
+		h := newHarness(t)
+		_, err := r.tree.Add(h.spec("x", Permanent))
+		require.NoError(t, err)
+		close(release) // the old incarnation returns errBoom now
+		synctest.Wait()
+		_, over := r.done()
+		require.False(t, over, "the stale failure must not count")
+		kids := r.tree.Children()
+		require.Len(t, kids, 1)
+		assert.Equal(t, Running, kids[0].State)
+		assert.NoError(t, kids[0].Err)
+		assert.ErrorIs(t, r.stop(), ErrShutdownTimeout)
+	})
+}
+
+func TestGeneratedNamesAreUnique(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		tr := mustNew(t, WithChildren(h.spec("child-1", Permanent), Spec{Run: h.run("gen")}))
+		kids := names(tr.Children())
+		assert.Equal(t, "child-1", kids[0])
+		assert.NotEqual(t, "child-1", kids[1])
+	})
+}
+
+// Children call the tree's API on siblings from their Run and from their
+// shutdown path, during starts, group restarts and shutdown, without
+// deadlocking the tree.
+func TestAPIFromInsideChildren(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		var tr *Tree
+		// "adder" is WaitReady and adds a WaitReady sibling before it is ready.
+		adder := Spec{Name: "adder", WaitReady: true, Run: func(ctx context.Context) error {
+			if _, err := tr.Add(Spec{Name: "added", WaitReady: true, Run: h.run("added")}); err != nil && !errors.Is(err, ErrDuplicateChild) {
+				return err
+			}
+			Ready(ctx)
+			<-ctx.Done()
+			return nil
+		}}
+		// "killer" terminates its sibling "tmp" from its shutdown path.
+		killer := Spec{Name: "killer", Run: func(ctx context.Context) error {
+			<-ctx.Done()
+			if err := tr.Terminate("tmp"); err != nil && !errors.Is(err, ErrUnknownChild) {
+				h.record("killer: " + err.Error())
+			}
+			_ = tr.Children()
+			_ = tr.Count()
+			return nil
+		}}
+		tr = mustNew(t, WithStrategy(OneForAll), WithChildren(h.spec("victim", Permanent), adder, killer, h.spec("tmp", Temporary)))
+		r := start(t, tr)
+		assert.Equal(t, []string{"victim", "adder", "killer", "tmp", "added"}, names(tr.Children()))
+		// A group restart while children call in.
+		h.take()
+		h.exit("victim", errBoom)
+		assert.Equal(t, []string{"victim", "adder", "killer", "added"}, names(tr.Children()))
+		for _, c := range tr.Children() {
+			assert.Equal(t, Running, c.State, c.Name)
+		}
+		require.NoError(t, r.stop())
+		for _, line := range h.take() {
+			assert.NotContains(t, line, "killer:")
+		}
+	})
+}
+
+func TestRestartWaitsForReady(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		g := newGate(h, "g")
+		close(g.ready)
+		r := start(t, mustNew(t, WithChildren(g.spec())))
+		require.NoError(t, r.tree.Restart("g"))
+		assert.Equal(t, []string{"start g", "ready g", "stop g", "start g", "ready g"}, h.take())
+		assert.Equal(t, 0, r.tree.Children()[0].Restarts, "manual restarts are not counted")
+		require.NoError(t, r.stop())
+	})
+}
+
+func TestAutoShutdown(t *testing.T) {
+	t.Run("any", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := newHarness(t)
+			sig := h.spec("sig", Transient)
+			sig.Significant = true
+			r := start(t, mustNew(t, WithAutoShutdown(AnySignificant), WithChildren(h.spec("a", Permanent), sig)))
+			h.exit("sig", errBoom) // restarted: no shutdown
+			_, over := r.done()
+			require.False(t, over)
+			require.NoError(t, r.tree.Terminate("sig")) // Terminate never triggers it
+			require.NoError(t, r.tree.Restart("sig"))
+			_, over = r.done()
+			require.False(t, over)
+			h.take()
+			h.exit("sig", nil) // exits by itself, not restarted
+			err, over := r.done()
+			require.True(t, over)
+			require.NoError(t, err)
+			assert.Equal(t, []string{"exit sig", "stop a"}, h.take())
+		})
+	})
+	t.Run("all", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := newHarness(t)
+			s1, s2 := h.spec("s1", Temporary), h.spec("s2", Transient)
+			s1.Significant, s2.Significant = true, true
+			r := start(t, mustNew(t, WithStrategy(OneForAll), WithAutoShutdown(AllSignificant),
+				WithChildren(h.spec("a", Permanent), s1, s2)))
+			h.exit("s1", nil)
+			_, over := r.done()
+			require.False(t, over, "s2 still runs")
+			h.exit("a", errBoom) // group restart: bystander stops do not trigger
+			_, over = r.done()
+			require.False(t, over)
+			h.exit("s2", nil)
+			err, over := r.done()
+			require.True(t, over)
+			require.NoError(t, err)
+		})
+	})
+}
+
+func TestStartReturnsAfterInitialStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		g := newGate(h, "g")
+		tr := mustNew(t, WithChildren(g.spec()))
+		returned := make(chan (<-chan error))
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { returned <- tr.Start(ctx) }()
+		synctest.Wait()
+		select {
+		case <-returned:
+			t.Fatal("Start returned before the initial start completed")
+		default:
+		}
+		close(g.ready)
+		errc := <-returned
+		assert.Equal(t, Running, states(tr)["g"])
+		cancel()
+		require.NoError(t, <-errc)
+
+		// A failed start: Start returns, and the channel has Run's error.
+		f := newGate(h, "f")
+		tr = mustNew(t, WithChildren(f.spec()))
+		go func() { returned <- tr.Start(context.Background()) }()
+		synctest.Wait()
+		f.fail <- errBoom
+		assert.ErrorIs(t, <-<-returned, ErrStartFailed)
+
+		// SimpleOneForOne: Add right after Start works.
+		tr = mustNew(t, WithStrategy(SimpleOneForOne))
+		ctx, cancel = context.WithCancel(context.Background())
+		errc = tr.Start(ctx)
+		_, err := tr.Add(h.spec("w", Permanent))
+		require.NoError(t, err)
+		cancel()
+		require.NoError(t, <-errc)
+	})
+}
+
+func TestNestedTreeRestartsAndReRuns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		sub := mustNew(t, WithName("sub"), WithIntensity(1, time.Minute), WithChildren(h.spec("s1", Permanent), h.spec("s2", Permanent)))
+		root := mustNew(t, WithName("root"), WithChildren(
+			h.spec("before", Permanent),
+			Spec{Name: "sub", Run: sub.Run, Shutdown: Infinity},
+		))
+		r := start(t, root)
+		assert.Equal(t, []string{"start before", "start s1", "start s2"}, h.take())
+
+		// The subtree gives up: to the root it is a failing child, restarted
+		// with a fresh restart history.
+		h.exit("s1", errBoom)
+		h.exit("s1", errBoom)
+		assert.Equal(t, []string{"exit s1", "start s1", "exit s1", "stop s2", "start s1", "start s2"}, h.take())
+		rootKids := r.tree.Children()
+		assert.Equal(t, 1, rootKids[1].Restarts)
+		assert.ErrorIs(t, rootKids[1].Err, ErrTooManyRestarts)
+		for _, c := range sub.Children() {
+			assert.Equal(t, 0, c.Restarts, "fresh history after re-run")
+			assert.Equal(t, Running, c.State)
+		}
+		// Cancelling the root stops the subtree first (reverse order).
+		require.NoError(t, r.stop())
+		assert.Equal(t, []string{"stop s2", "stop s1", "stop before"}, h.take())
+	})
+}
+
+func TestNestedWaitReadyTreeIsReadyAfterItsStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		g := newGate(h, "inner")
+		sub := mustNew(t, WithName("sub"), WithChildren(g.spec()))
+		root := mustNew(t, WithChildren(Spec{Name: "sub", Run: sub.Run, WaitReady: true, Shutdown: Infinity}, h.spec("after", Permanent)))
+		r := start(t, root)
+		assert.Equal(t, []string{"start inner"}, h.take(), "after waits for the subtree's start")
+		close(g.ready)
+		assert.Equal(t, []string{"ready inner", "start after"}, h.take())
+		require.NoError(t, r.stop())
+	})
+}
+
+func TestRunTwiceConcurrently(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, mustNew(t))
+		err := r.tree.Run(context.Background())
+		assert.ErrorIs(t, err, ErrAlreadyRunning)
+		require.NoError(t, r.stop())
+		// And again after it returned.
+		r = start(t, r.tree)
+		require.NoError(t, r.stop())
+	})
+}
+
+// A re-run starts afresh from the specs given to New (SPEC §2, as OTP's
+// supervisor restarted by its parent): children added at run time are not
+// carried over, and a Temporary child given to New runs again.
+func TestReRunStartsFromNewSpecs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		tr := mustNew(t, WithChildren(h.spec("a", Permanent), h.spec("tmp", Temporary)))
+		r := start(t, tr)
+		_, err := tr.Add(h.spec("b", Transient))
+		require.NoError(t, err)
+		h.exit("a", errBoom)
+		require.NoError(t, r.stop())
+		// Until the tree runs again or changes, Children shows what the Run
+		// left: Temporary children are gone once they exit.
+		assert.Equal(t, []string{"a", "b"}, names(tr.Children()))
+		h.take()
+		r = start(t, tr)
+		assert.Equal(t, []string{"start a", "start tmp"}, h.take())
+		assert.Equal(t, []string{"a", "tmp"}, names(tr.Children()))
+		assert.Equal(t, 0, tr.Children()[0].Restarts)
+		require.NoError(t, r.stop())
+	})
 }

@@ -10,38 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// gate is a WaitReady child that becomes ready when the test says so.
-type gate struct {
-	h     *harness
-	name  string
-	ready chan struct{}
-	fail  chan error
-}
-
-func newGate(h *harness, name string) *gate {
-	return &gate{h: h, name: name, ready: make(chan struct{}), fail: make(chan error)}
-}
-
-func (g *gate) spec() Spec {
-	return Spec{Name: g.name, WaitReady: true, Run: func(ctx context.Context) error {
-		g.h.record("start " + g.name)
-		select {
-		case <-g.ready:
-			Ready(ctx)
-			g.h.record("ready " + g.name)
-		case err := <-g.fail:
-			g.h.record("fail " + g.name)
-			return err
-		case <-ctx.Done():
-			g.h.record("stop " + g.name)
-			return ctx.Err()
-		}
-		<-ctx.Done()
-		g.h.record("stop " + g.name)
-		return nil
-	}}
-}
-
 func TestWaitReadyOrdersStart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t)

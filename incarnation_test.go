@@ -10,6 +10,37 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+func TestPanicBecomesPanicError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var events []Event
+		n := 0
+		spec := Spec{Name: "p", Restart: Transient, Run: func(ctx context.Context) error {
+			n++
+			if n == 1 {
+				panic("kaboom")
+			}
+			<-ctx.Done()
+			return nil
+		}}
+		r := start(t, mustNew(t, WithChildren(spec), WithHook(func(e Event) { events = append(events, e) })))
+		kids := r.tree.Children()
+		require.Len(t, kids, 1)
+		var pe *PanicError
+		require.ErrorAs(t, kids[0].Err, &pe)
+		assert.Equal(t, "p", pe.Child)
+		assert.Equal(t, "kaboom", pe.Value)
+		assert.Contains(t, string(pe.Stack), "TestPanicBecomesPanicError")
+		assert.Contains(t, pe.Error(), `"p"`)
+		assert.Equal(t, 1, kids[0].Restarts)
+		require.NoError(t, r.stop())
+	})
+}
+
+func TestPanicWithErrorValueMatchesIt(t *testing.T) {
+	pe := &PanicError{Child: "x", Value: errBoom}
+	assert.ErrorIs(t, pe, errBoom)
+}
+
 type ctxKey struct{}
 
 // The context a child receives carries Run's values, is cancelled only by the

@@ -391,6 +391,8 @@ func (l *loop) startFailed(c *child, inc *incarnation, err error, out outcome) {
 	switch {
 	case inc.by == byAdd:
 		l.enter(c, phGone)
+	case inc.by == byManual:
+		l.settle(c) // Stopped; a Temporary or SimpleOneForOne child is removed
 	case inc.by == byInitial && out != outStopTree:
 		if l.end.err == nil && !l.stopping {
 			l.end.err = err
@@ -563,22 +565,29 @@ func (m *addReq) woke(l *loop, inc *incarnation, ended bool) {
 		m.reply <- addReply{name: c.spec.Name}
 	case c.phase == phStarting:
 		c.inc.wait(m, false) // restarted meanwhile: wait for the new start
-	case inc.end == endExit && errors.Is(c.err, ErrDoNotRestart):
-		m.reply <- addReply{name: c.spec.Name} // it declined to run: kept, Stopped
 	default:
-		if c.phase != phGone {
+		err := inc.startError()
+		if err != nil && c.phase != phGone {
 			l.enter(c, phGone)
 		}
-		m.reply <- addReply{err: inc.startError()}
+		if err != nil {
+			m.reply <- addReply{err: err}
+		} else {
+			m.reply <- addReply{name: c.spec.Name} // it declined to run: kept, Stopped
+		}
 	}
 }
 
 // startError is why inc, which ended before its start completed, never
-// started.
+// started: nil when the child declined to run (ErrDoNotRestart, OTP's
+// ignore), which is not a failure.
 func (inc *incarnation) startError() error {
 	c := inc.c
-	if inc.end == endExit && errors.Is(c.err, ErrStartFailed) {
+	switch {
+	case inc.end == endExit && errors.Is(c.err, ErrStartFailed):
 		return c.err
+	case inc.end == endExit && errors.Is(c.err, ErrDoNotRestart):
+		return nil
 	}
 	return childErr(inc.l.cfg.name, c.spec.Name, ErrStartFailed, "stopped before it was ready")
 }

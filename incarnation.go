@@ -83,17 +83,35 @@ type incarnation struct {
 	// Set before the goroutine starts, then owned by the loop.
 	by       startKind // who started it
 	announce bool      // report repEntered before calling Run (ordered starts)
-	waiters  []waiting // who waits for its start or its end
 	end      endKind   // how it ended, once it has
+	waitEnd  bool      // waiter waits only for the end
+	waiter   waiter    // the first waiter on its start or end; the others are in side
 
 	readySent atomic.Bool  // Ready was called (set by the child)
 	cancelled atomic.Bool  // the context is cancelled
 	lastBeat  atomic.Int64 // loop clock at the last Heartbeat (set by the child)
 	pid       atomic.Int64 // set by ReportPID
 
-	mu     sync.Mutex
-	done   atomic.Value            // chan struct{}, made on first use
-	afters map[*afterFunc]struct{} // AfterFunc registrations; guarded by mu
+	mu   sync.Mutex
+	done atomic.Pointer[chan struct{}] // made on first use
+	side atomic.Pointer[incSide]       // what few incarnations need, made on first use
+}
+
+// incSide holds what few incarnations need: waiters beyond the first
+// (loop-owned), and the AfterFunc registrations of contexts derived from the
+// incarnation (guarded by its mu).
+type incSide struct {
+	waiters []waiting
+	afters  map[*afterFunc]struct{}
+}
+
+// sided returns the side struct, making it if needed; safe from any goroutine.
+func (inc *incarnation) sided() *incSide {
+	if s := inc.side.Load(); s != nil {
+		return s
+	}
+	inc.side.CompareAndSwap(nil, &incSide{})
+	return inc.side.Load()
 }
 
 // waiter is anything that waits on an incarnation: an API call or a plan.
@@ -111,20 +129,37 @@ type waiting struct {
 
 // wait registers w on inc.
 func (inc *incarnation) wait(w waiter, end bool) {
-	inc.waiters = append(inc.waiters, waiting{w: w, end: end})
+	if inc.waiter == nil {
+		inc.waiter, inc.waitEnd = w, end
+		return
+	}
+	s := inc.sided()
+	s.waiters = append(s.waiters, waiting{w: w, end: end})
 }
 
 // wake calls the waiters that an event concerns: start waiters when inc has
 // started, every waiter when it has ended. Waiters may register new ones.
 func (inc *incarnation) wake(l *loop, ended bool) {
-	ws := inc.waiters
-	inc.waiters = nil
-	for _, w := range ws {
-		if ended || !w.end {
-			w.w.woke(l, inc, ended)
-		} else {
-			inc.waiters = append(inc.waiters, w)
-		}
+	first := waiting{w: inc.waiter, end: inc.waitEnd}
+	inc.waiter = nil
+	var rest []waiting
+	if s := inc.side.Load(); s != nil {
+		rest, s.waiters = s.waiters, nil
+	}
+	if first.w != nil {
+		inc.call(l, first, ended)
+	}
+	for _, w := range rest {
+		inc.call(l, w, ended)
+	}
+}
+
+// call wakes one waiter if the event concerns it, or keeps it waiting.
+func (inc *incarnation) call(l *loop, w waiting, ended bool) {
+	if ended || !w.end {
+		w.w.woke(l, inc, ended)
+	} else {
+		inc.wait(w.w, w.end)
 	}
 }
 
@@ -171,16 +206,16 @@ func (inc *incarnation) Deadline() (time.Time, bool) { return time.Time{}, false
 
 // Done implements context.Context.
 func (inc *incarnation) Done() <-chan struct{} {
-	if d, ok := inc.done.Load().(chan struct{}); ok {
-		return d
+	if d := inc.done.Load(); d != nil {
+		return *d
 	}
 	inc.mu.Lock()
 	defer inc.mu.Unlock()
-	if d, ok := inc.done.Load().(chan struct{}); ok {
-		return d
+	if d := inc.done.Load(); d != nil {
+		return *d
 	}
 	d := make(chan struct{})
-	inc.done.Store(d)
+	inc.done.Store(&d)
 	return d
 }
 
@@ -217,16 +252,17 @@ func (inc *incarnation) AfterFunc(f func()) (stop func() bool) {
 		return func() bool { return false }
 	}
 	a := &afterFunc{f: f}
-	if inc.afters == nil {
-		inc.afters = make(map[*afterFunc]struct{})
+	s := inc.sided()
+	if s.afters == nil {
+		s.afters = make(map[*afterFunc]struct{})
 	}
-	inc.afters[a] = struct{}{}
+	s.afters[a] = struct{}{}
 	inc.mu.Unlock()
 	return func() bool {
 		inc.mu.Lock()
 		defer inc.mu.Unlock()
-		if _, ok := inc.afters[a]; ok {
-			delete(inc.afters, a)
+		if _, ok := s.afters[a]; ok {
+			delete(s.afters, a)
 			return true
 		}
 		return false
@@ -241,13 +277,15 @@ func (inc *incarnation) cancel() {
 		return
 	}
 	inc.cancelled.Store(true)
-	if d, ok := inc.done.Load().(chan struct{}); ok {
-		close(d)
+	if d := inc.done.Load(); d != nil {
+		close(*d)
 	} else {
-		inc.done.Store(closedChan)
+		inc.done.Store(&closedChan)
 	}
-	afters := inc.afters
-	inc.afters = nil
+	var afters map[*afterFunc]struct{}
+	if s := inc.side.Load(); s != nil {
+		afters, s.afters = s.afters, nil
+	}
 	inc.mu.Unlock()
 	for a := range afters {
 		go a.f()

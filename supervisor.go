@@ -30,7 +30,7 @@ type Tree struct {
 
 	hookTurn chan struct{} // a token held while a hook or the logger runs: one at a time, whatever the Run
 
-	adds, stops sync.Pool // *addReq and *stopReq, reused across calls
+	adds, stops, counts sync.Pool // *addReq, *stopReq and *countReq, reused across calls
 }
 
 // New creates a tree from options, validating every option and spec.
@@ -289,8 +289,13 @@ func (t *Tree) Child(name string) (ChildInfo, error) {
 // Count returns how many children the tree holds and how many run.
 func (t *Tree) Count() Counts {
 	t.setup()
-	m := &countReq{reply: make(chan Counts, 1)}
-	return call(t, m, m.reply, func() Counts { return t.kids.counts(0) })
+	m, _ := t.counts.Get().(*countReq)
+	if m == nil {
+		m = &countReq{reply: make(chan Counts, 1)}
+	}
+	c := call(t, m, m.reply, func() Counts { return t.kids.counts(0) })
+	t.counts.Put(m)
+	return c
 }
 
 // The API calls, as messages to the loop. Each carries its own reply

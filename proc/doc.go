@@ -16,15 +16,22 @@
 // Every process starts in a process group of its own (its pid is the group
 // id). When Run's context is cancelled, Run sends StopSignal (default
 // SIGTERM) to the whole group, waits up to Grace (default 5s), then sends
-// SIGKILL to the whole group. Escalation is a timer, not a goroutine.
+// SIGKILL to the whole group. Escalation is a timer, not a goroutine. Grace
+// supervisor.Infinity waits as long as the group takes and never sends
+// SIGKILL; to kill at once, set StopSignal to SIGKILL.
 //
-// When the leader (the process Run started) exits, for whatever reason, Run
-// sends SIGKILL to what is left of its group before it reaps the leader: a
-// shell script's background jobs and a worker's forgotten helpers die with it,
-// on a natural exit as well as on a stop. On Linux this happens while the
-// leader is still an unreaped zombie, so the group id cannot have been reused
-// by an unrelated process. A program that wants helpers to outlive it must
-// move them to another group or session, and then they are its business.
+// When the leader (the process Run started) exits during a stop, the rest
+// of its group keeps the rest of the grace period: Run waits until no other
+// member is alive, or until Grace runs out and then sends SIGKILL to the
+// group. Meanwhile the leader is left unreaped (a zombie), so its pid, which
+// is the group id, cannot be reused by an unrelated process; on Linux Run
+// learns that the group is empty by scanning /proc (one scan every 10ms for
+// all groups being waited on). When the leader exits by itself (no stop in
+// progress), Run sends SIGKILL to what is left of its group at once, before
+// it reaps the leader: a shell script's background jobs and a worker's
+// forgotten helpers die with it. A program that wants helpers to outlive it
+// must move them to another group or session, and then they are its
+// business.
 //
 // Run returns only once the leader has been reaped and its output drained.
 // Processes of the group are dead by then in the sense that matters: SIGKILL
@@ -37,13 +44,21 @@
 // called setsid) delays Run's return by at most one second after the leader's
 // exit, and is then left alone.
 //
-// # No orphans
+// # No orphans, and no thread per process
 //
-// On Linux each process is started with Pdeathsig set to SIGKILL, from a
-// goroutine locked to its OS thread for the life of the process (the kernel
-// sends the parent-death signal when the thread that forked exits, not the
-// process). If the supervising program dies, even by SIGKILL, the leader is
-// killed by the kernel.
+// On Linux each process is started with Pdeathsig set to SIGKILL. The
+// kernel sends the parent-death signal when the thread that forked exits
+// (not the process), so every process is started from one goroutine locked
+// to its OS thread, the forker, which keeps that thread as long as any
+// process it started has not been reaped (it ends, with its thread, when
+// the last one is; the next start makes a new one). If the supervising
+// program dies, even by SIGKILL, the leader is killed by the kernel.
+//
+// A running process holds no OS thread: Run waits for its exit on a pidfd
+// (pidfd_open) through the Go runtime's poller, then reaps it with
+// exec.Cmd.Wait, which no longer blocks. Thousands of processes under one
+// program therefore cost goroutines, not threads, and stay clear of the
+// runtime's limit of 10,000 threads.
 //
 // What remains possible: Pdeathsig covers only the leader. Its own children
 // survive the supervisor's sudden death (they are reparented, not killed),
@@ -58,8 +73,8 @@
 //
 // Each process is reaped by its own exec.Cmd.Wait. The package never calls
 // wait4(-1) or otherwise reaps processes behind os/exec's back; on Linux it
-// only observes the leader's exit with waitid(WNOWAIT), which leaves the
-// process for Wait to reap.
+// only observes the leader's exit with waitid(P_PIDFD, WNOWAIT), which
+// leaves the process for Wait to reap.
 //
 // # Results
 //
@@ -80,6 +95,10 @@
 // to /dev/null (unless readiness needs to read it).
 //
 // # Readiness and watchdog
+//
+// Invalid settings (a nil regular expression for ReadyOnOutput, a negative
+// Grace other than supervisor.Infinity, ...) are reported by Validate, which
+// Run calls before it starts anything.
 //
 // Process.Ready says when a process counts as started, for
 // supervisor.Spec.WaitReady: at start (the default), when a line of its output

@@ -55,7 +55,7 @@ func (r readyOutput) String() string {
 	}
 	return "on output matching " + r.re.String()
 }
-func (readyOutput) readiness()       {}
+func (readyOutput) readiness() {}
 
 type readyTCP struct{ addr string }
 

@@ -25,10 +25,10 @@ import (
 // hooks let a pool follow a worker's life; nil for a plain Run. They are
 // called from Run's goroutines and must not block.
 type hooks struct {
-	started   func(pid int)             // the process started
-	ready     func()                    // the process became ready
+	started   func(pid int)              // the process started
+	ready     func()                     // the process became ready
 	notify    func(key, val string) bool // an assignment the notifier does not know; false: malformed
-	malformed func()                    // a notify line that makes no sense
+	malformed func()                     // a notify line that makes no sense
 }
 
 // run is the state of one Run: one OS process.

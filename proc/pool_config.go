@@ -95,7 +95,7 @@ func (c *PoolConfig) name() string {
 // validate checks the settings; it does not modify c.
 func (c *PoolConfig) validate() error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w %s: %s", ErrInvalidPool, c.name(), fmt.Sprintf(format, args...))
+		return fmt.Errorf("%w: %s: %s", ErrInvalidPool, c.name(), fmt.Sprintf(format, args...))
 	}
 	if c.Worker == nil {
 		return bad("Worker is nil")

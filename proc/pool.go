@@ -265,10 +265,18 @@ func (p *Pool) sizeStatic(ctx context.Context, now time.Time) {
 	}
 }
 
+// sizeDynamic starts workers at once while fewer than MinSpare are idle or
+// starting, and stops one per Interval while more than MaxSpare have been
+// idle for a whole Interval (so that a worker between two requests does
+// not count as spare).
 func (p *Pool) sizeDynamic(ctx context.Context, now time.Time) {
 	d := p.cfg.Dynamic
-	live, idle := 0, 0
-	var idlest *worker
+	interval := d.Interval
+	if interval == 0 {
+		interval = defaultInterval
+	}
+	live, idle, spare := 0, 0, 0
+	var victim *worker
 	for _, w := range p.sorted() {
 		if !w.counted() {
 			continue
@@ -277,21 +285,18 @@ func (p *Pool) sizeDynamic(ctx context.Context, now time.Time) {
 		if w.info.State == WorkerStarting || w.info.State == WorkerIdle {
 			idle++
 		}
-		if w.info.State == WorkerIdle {
-			idlest = w // the newest idle worker
+		if w.info.State == WorkerIdle && now.Sub(w.info.IdleSince) >= interval {
+			spare++
+			victim = w // the newest long-idle worker
 		}
 	}
 	for ; idle < d.MinSpare && live < d.MaxWorkers && !now.Before(p.nextStart); idle, live = idle+1, live+1 {
 		p.startWorker(ctx, nil)
 	}
-	interval := d.Interval
-	if interval == 0 {
-		interval = defaultInterval
-	}
-	if idle > d.MaxSpare && idlest != nil && now.Sub(p.lastShrink) >= interval {
+	if spare > d.MaxSpare && now.Sub(p.lastShrink) >= interval {
 		p.lastShrink = now
-		p.log.Debug("too many idle workers, stopping one", "worker", idlest.info.ID, "idle", idle)
-		idlest.stop()
+		p.log.Debug("too many idle workers, stopping one", "worker", victim.info.ID, "idle", spare)
+		victim.stop()
 	}
 }
 

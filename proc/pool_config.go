@@ -52,9 +52,10 @@ type PoolConfig struct {
 // Dynamic sizes a pool by its idle workers, in the manner of php-fpm's
 // "dynamic" mode and Apache's prefork: the pool starts Start workers; when
 // fewer than MinSpare workers are idle (or starting), it starts more at
-// once, up to MaxWorkers; when more than MaxSpare are idle, it stops one
-// idle worker per Interval. A worker is idle when it is ready and has not
-// reported itself busy (see Pool for the messages).
+// once, up to MaxWorkers; when more than MaxSpare have been idle for at
+// least Interval, it stops one of them (the newest) per Interval. A worker
+// is idle when it is ready and has not reported itself busy since it last
+// reported idle (see Pool for the messages).
 type Dynamic struct {
 	Start      int           // workers started by Run; at least 1
 	MinSpare   int           // at least 1

@@ -44,6 +44,7 @@ type WorkerInfo struct {
 	Started    time.Time     `json:"started"`
 	Age        time.Duration `json:"age"`
 	BusySince  time.Time     `json:"busy_since,omitzero"` // zero unless busy
+	IdleSince  time.Time     `json:"idle_since,omitzero"` // zero unless idle
 	Malformed  int           `json:"malformed"`           // notify lines ignored
 }
 
@@ -80,7 +81,7 @@ func (w *worker) isReady() bool {
 // Call with the pool's mu held.
 func (w *worker) stop() {
 	w.info.State = WorkerStopping
-	w.info.BusySince = time.Time{}
+	w.info.BusySince, w.info.IdleSince = time.Time{}, time.Time{}
 	w.cancel()
 }
 
@@ -118,10 +119,12 @@ func (p *Pool) workerNotify(w *worker, key, val string) bool {
 		switch val {
 		case "busy":
 			if w.info.State != WorkerBusy {
-				w.info.State, w.info.BusySince = WorkerBusy, time.Now()
+				w.info.State, w.info.BusySince, w.info.IdleSince = WorkerBusy, time.Now(), time.Time{}
 			}
 		case "idle":
-			w.info.State, w.info.BusySince = WorkerIdle, time.Time{}
+			if w.info.State != WorkerIdle {
+				w.info.State, w.info.BusySince, w.info.IdleSince = WorkerIdle, time.Time{}, time.Now()
+			}
 		default:
 			return false
 		}
@@ -147,7 +150,7 @@ func (p *Pool) workerReady(w *worker) {
 	close(w.readyCh)
 	p.st.fails = 0
 	if w.info.State == WorkerStarting {
-		w.info.State = WorkerIdle
+		w.info.State, w.info.IdleSince = WorkerIdle, time.Now()
 	}
 	if old := w.replaces; old != nil {
 		w.replaces = nil

@@ -15,7 +15,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"net"
@@ -24,6 +23,7 @@ import (
 	"os/signal"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -44,11 +44,12 @@ func main() {
 	time.Sleep(*startup)
 	n := newNotifier()
 	w := &worker{n: n, serial: *serial}
-	srv := &http.Server{Handler: w, ReadHeaderTimeout: 10 * time.Second}
+	cl := &countingListener{Listener: ln}
+	srv := &http.Server{Handler: w, ReadHeaderTimeout: 10 * time.Second, ConnState: cl.state}
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(cl) }()
 	if *garbage {
 		n.send("no-equals-sign\nARBOR_STATE=sleepy\nARBOR_REQUESTS=many\n=1")
 	}
@@ -58,13 +59,28 @@ func main() {
 	select {
 	case <-stop:
 		n.send("STOPPING=1")
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
+		drain(srv, cl, errc)
 		os.Exit(0)
 	case err := <-errc:
 		fmt.Fprintln(os.Stderr, "httpworker:", err)
 		os.Exit(1)
+	}
+}
+
+// drain finishes the requests of every accepted connection and returns.
+// It does not start with http.Server.Shutdown: a request that the server
+// finishes reading after Shutdown began is dropped without a response (the
+// connection is closed), which a client on a fresh connection sees as EOF.
+// Instead it closes the listener (connections not yet accepted stay in the
+// shared backlog, for the siblings), turns keep-alives off so that every
+// connection closes after its current response, and waits for all of them.
+func drain(srv *http.Server, cl *countingListener, errc <-chan error) {
+	cl.Listener.Close()
+	<-errc // the accept loop is over: no more connections
+	srv.SetKeepAlivesEnabled(false) // also closes the idle ones
+	deadline := time.Now().Add(30 * time.Second)
+	for cl.open() > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -80,6 +96,28 @@ func listener(addr string) (net.Listener, error) {
 	}
 	return net.FileListener(os.NewFile(3, "listener"))
 }
+
+// countingListener counts the connections accepted and not yet closed.
+type countingListener struct {
+	net.Listener
+	accepted, closed atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.accepted.Add(1)
+	}
+	return c, err
+}
+
+func (l *countingListener) state(_ net.Conn, s http.ConnState) {
+	if s == http.StateClosed || s == http.StateHijacked {
+		l.closed.Add(1)
+	}
+}
+
+func (l *countingListener) open() int64 { return l.accepted.Load() - l.closed.Load() }
 
 type worker struct {
 	n      *notifier

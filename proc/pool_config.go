@@ -41,8 +41,10 @@ type PoolConfig struct {
 	BusyLimit time.Duration
 	// FailLimit is how many workers in a row may fail (exit before they
 	// are ready, or within MinUptime of their start) before Run gives up
-	// and returns an error; 0 means 10. Failed workers are replaced after
-	// a delay that doubles from 100ms up to 5s, reset by a ready worker.
+	// and returns an error; 0 means 10. A failed worker is replaced at
+	// once; after two or more failures in a row the replacement waits
+	// 100ms, doubling up to 5s. A worker that becomes ready resets the
+	// count.
 	FailLimit int
 	// Logger receives the pool's records; nil discards them. Workers log
 	// through Worker.Logger.

@@ -128,7 +128,9 @@ func (p *Pool) workerNotify(w *worker, key, val string) bool {
 		default:
 			return false
 		}
-		p.kickLocked()
+		if p.cfg.Dynamic != nil { // static pools look at states on their tick
+			p.kickLocked()
+		}
 	case "ARBOR_REQUESTS":
 		n, err := strconv.ParseUint(val, 10, 64)
 		if err != nil {
@@ -238,10 +240,13 @@ func (p *Pool) workerExited(w *worker, err error) {
 }
 
 // retryDelay is the wait before starting a worker after fails failures in
-// a row: 100ms doubling up to 5s.
+// a row: none after the first, then 100ms doubling up to 5s.
 func retryDelay(fails int) time.Duration {
+	if fails <= 1 {
+		return 0
+	}
 	d := firstRetry
-	for i := 1; i < fails && d < maxRetry; i++ {
+	for i := 2; i < fails && d < maxRetry; i++ {
 		d *= 2
 	}
 	return min(d, maxRetry)

@@ -11,7 +11,7 @@
 // GET / answers its pid; GET /sleep?d=DURATION sleeps first; -serial
 // handles one request at a time, as a pre-fork worker does; -startup D
 // waits D before serving; -never-ready never sends READY=1; -garbage sends
-// four malformed notify lines first.
+// four malformed notify lines first; -quiet sends READY=1 and no state.
 package main
 
 import (
@@ -33,6 +33,7 @@ func main() {
 	serial := flag.Bool("serial", false, "handle one request at a time")
 	startup := flag.Duration("startup", 0, "wait before serving")
 	neverReady := flag.Bool("never-ready", false, "never send READY=1")
+	quiet := flag.Bool("quiet", false, "send READY=1 only, no state reports")
 	garbage := flag.Bool("garbage", false, "send four malformed notify lines before READY=1")
 	flag.Parse()
 
@@ -43,7 +44,7 @@ func main() {
 	}
 	time.Sleep(*startup)
 	n := newNotifier()
-	w := &worker{n: n, serial: *serial}
+	w := &worker{n: n, serial: *serial, quiet: *quiet}
 	cl := &countingListener{Listener: ln}
 	srv := &http.Server{Handler: w, ReadHeaderTimeout: 10 * time.Second, ConnState: cl.state}
 	stop := make(chan os.Signal, 1)
@@ -76,7 +77,7 @@ func main() {
 // connection closes after its current response, and waits for all of them.
 func drain(srv *http.Server, cl *countingListener, errc <-chan error) {
 	cl.Listener.Close()
-	<-errc // the accept loop is over: no more connections
+	<-errc                          // the accept loop is over: no more connections
 	srv.SetKeepAlivesEnabled(false) // also closes the idle ones
 	deadline := time.Now().Add(30 * time.Second)
 	for cl.open() > 0 && time.Now().Before(deadline) {
@@ -122,6 +123,7 @@ func (l *countingListener) open() int64 { return l.accepted.Load() - l.closed.Lo
 type worker struct {
 	n      *notifier
 	serial bool
+	quiet  bool       // no state reports
 	one    sync.Mutex // held while handling a request when serial
 
 	mu       sync.Mutex
@@ -133,6 +135,10 @@ func (w *worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if w.serial {
 		w.one.Lock()
 		defer w.one.Unlock()
+	}
+	if w.quiet {
+		fmt.Fprintln(rw, os.Getpid())
+		return
 	}
 	w.mu.Lock()
 	w.inflight++

@@ -7,6 +7,7 @@ package proc
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -34,6 +35,17 @@ func (s WorkerState) String() string {
 // MarshalText encodes the state as its name (for JSON status pages).
 func (s WorkerState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText decodes a state's name, as MarshalText writes it.
+func (s *WorkerState) UnmarshalText(b []byte) error {
+	for i, name := range stateNames {
+		if string(b) == name {
+			*s = WorkerState(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("proc: unknown worker state %q", b)
+}
+
 // WorkerInfo is a worker's line on the scoreboard.
 type WorkerInfo struct {
 	ID         int           `json:"id"`  // the pool's number for the worker, from 1
@@ -42,7 +54,7 @@ type WorkerInfo struct {
 	Requests   uint64        `json:"requests"` // as last reported (ARBOR_REQUESTS)
 	Generation int           `json:"generation"`
 	Started    time.Time     `json:"started"`
-	Age        time.Duration `json:"age"`
+	Age        time.Duration `json:"age_ns"`
 	BusySince  time.Time     `json:"busy_since,omitzero"` // zero unless busy
 	IdleSince  time.Time     `json:"idle_since,omitzero"` // zero unless idle
 	Malformed  int           `json:"malformed"`           // notify lines ignored

@@ -107,4 +107,43 @@
 // protocol (ReadyOnNotify, or a positive Process.Watchdog) every WATCHDOG=1
 // datagram calls supervisor.Heartbeat, so the process's own heartbeat feeds
 // the tree's watchdog.
+//
+// # Sockets kept across restarts
+//
+// Listen opens a listening socket that belongs to the code that builds the
+// tree, not to any child, so that a crashed or restarting child never turns
+// into "connection refused": connections wait in the socket's backlog until
+// the next incarnation, or a sibling, accepts them. A Process receives its
+// Sockets by systemd socket activation: file descriptors 3, 4, ... with
+// LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID, so any program that supports
+// socket activation (sd_listen_fds, Go's coreos/go-systemd activation
+// package, gunicorn, uvicorn, ...) works unchanged.
+//
+// LISTEN_PID must hold the process's own pid, which the supervisor learns
+// only after the fork, and os/exec offers no hook between fork and exec.
+// Run therefore starts such a process through /bin/sh, which sets
+// LISTEN_PID=$$ and execs the program in place (same pid, same process
+// group, same Pdeathsig): the program sees its path as argv[0]. This is
+// what systemd-socket-activate does in C between its fork and exec.
+//
+// A goroutine child calls Socket.Listener(ctx) for a listener of its own on
+// the same socket, whose Accept returns net.ErrClosed once ctx is done:
+// restarting the child never closes the socket.
+//
+// # Pools
+//
+// Pool runs N identical worker processes on the pool's sockets, in the
+// manner of gunicorn, unicorn, php-fpm or POE::Component::Daemon: static or
+// dynamic size (by idle workers, from min/max spare, start and max
+// counts), recycling after a number of requests or an age (with jitter),
+// babysitting of workers busy for too long, a scoreboard (Workers), scaling
+// by API (Scale), and a zero-downtime rolling reload (Reload, Replace) that
+// starts each replacement and waits for its readiness before it stops the
+// worker it replaces. Workers report their state with notify messages (see
+// Pool). A worker that finishes its requests on StopSignal loses none: its
+// socket stays open in the pool, and what it has not accepted goes to its
+// siblings. (Go's http.Server.Shutdown drops a request that it finishes
+// reading after Shutdown began; a Go worker should close its listener,
+// disable keep-alives and wait for its connections instead, as
+// examples/prefork does.)
 package proc

@@ -151,32 +151,7 @@ func BenchmarkRestart(b *testing.B) {
 			}
 		}
 	})
-	b.Run("tree", func(b *testing.B) {
-		starts := make(chan struct{}, 1024)
-		spec := proc.Command("/bin/true").Spec("true")
-		tree, err := supervisor.New(supervisor.WithChildren(spec), supervisor.WithIntensity(1000, 10*time.Millisecond),
-			supervisor.WithHook(func(ev supervisor.Event) {
-				if ev.Kind == supervisor.ChildStarted {
-					select {
-					case starts <- struct{}{}:
-					default:
-					}
-				}
-			}))
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		b.ResetTimer()
-		go func() { done <- tree.Run(ctx) }()
-		for range b.N {
-			<-starts
-		}
-		b.StopTimer()
-		cancel()
-		<-done
-	})
+	b.Run("tree", benchTreeRestart)
 	b.Run("exec-worker", func(b *testing.B) {
 		// The same HTTP worker, bare: start it, wait until it accepts a
 		// connection, kill it, reap it.
@@ -184,26 +159,7 @@ func BenchmarkRestart(b *testing.B) {
 			bareWorkerCycle(b)
 		}
 	})
-	b.Run("pool-worker", func(b *testing.B) {
-		s, err := proc.Listen("http", "tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
-		pool, err := proc.NewPool(proc.PoolConfig{Worker: worker(), Size: 1, Sockets: []*proc.Socket{s}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- pool.Run(ctx) }()
-		defer func() { cancel(); <-done }()
-		pid := readyPID(pool, 0)
-		for b.Loop() {
-			killPid(pid)
-			pid = readyPID(pool, pid)
-		}
-	})
+	b.Run("pool-worker", benchPoolRestart)
 }
 
 // readyPID waits for a ready worker whose pid is not old and returns it.
@@ -289,4 +245,56 @@ func bareWorkerCycle(b *testing.B) {
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
+}
+
+// benchTreeRestart measures the automatic restart of a tree's permanent
+// child running /bin/true.
+func benchTreeRestart(b *testing.B) {
+	starts := make(chan struct{}, 1024)
+	spec := proc.Command("/bin/true").Spec("true")
+	tree, err := supervisor.New(supervisor.WithChildren(spec), supervisor.WithIntensity(1000, 10*time.Millisecond),
+		supervisor.WithHook(func(ev supervisor.Event) {
+			if ev.Kind == supervisor.ChildStarted {
+				select {
+				case starts <- struct{}{}:
+				default:
+				}
+			}
+		}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	b.ResetTimer()
+	go func() { done <- tree.Run(ctx) }()
+	for range b.N {
+		<-starts
+	}
+	b.StopTimer()
+	cancel()
+	<-done
+}
+
+// benchPoolRestart measures a pool's replacement of a SIGKILLed worker,
+// until the replacement is ready.
+func benchPoolRestart(b *testing.B) {
+	s, err := proc.Listen("http", "tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	pool, err := proc.NewPool(proc.PoolConfig{Worker: worker(), Size: 1, Sockets: []*proc.Socket{s}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- pool.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	pid := readyPID(pool, 0)
+	for b.Loop() {
+		killPid(pid)
+		pid = readyPID(pool, pid)
+	}
 }

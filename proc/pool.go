@@ -40,19 +40,30 @@ type Pool struct {
 	log  *slog.Logger
 	rand *rand.Rand
 
-	mu         sync.Mutex
-	running    context.Context // Run's context; nil when not running
-	spec       *Process        // the current worker spec (Replace changes it)
-	gen        int             // generation of spec, from 1
-	size       int             // static pools: the target size
-	workers    map[int]*worker
-	nextID     int
+	mu       sync.Mutex
+	running  context.Context // Run's context; nil when not running
+	cur      current         // the current worker spec
+	size     int             // static pools: the target size
+	workers  map[int]*worker
+	nextID   int
+	pace     pacing
+	st       PoolStats
+	bound    []*Socket // bound by Run from PoolConfig.Listen
+	kick     chan struct{}
+	reloadMu sync.Mutex // one Reload or Replace at a time
+	wg       sync.WaitGroup
+}
+
+// current is a pool's worker spec; Replace changes it.
+type current struct {
+	spec *Process
+	gen  int // generation of spec, from 1
+}
+
+// pacing holds when a pool may next start or shrink.
+type pacing struct {
 	nextStart  time.Time // no start before (after failures)
 	lastShrink time.Time
-	st         PoolStats
-	kick       chan struct{}
-	reloadMu   sync.Mutex // one Reload or Replace at a time
-	wg         sync.WaitGroup
 }
 
 // PoolStats counts what happened in a pool since NewPool.
@@ -75,8 +86,7 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	spec := *cfg.Worker
 	p := &Pool{
 		cfg:     cfg,
-		spec:    &spec,
-		gen:     1,
+		cur:     current{spec: &spec, gen: 1},
 		size:    cfg.Size,
 		workers: map[int]*worker{},
 		kick:    make(chan struct{}, 1),
@@ -115,8 +125,14 @@ func (p *Pool) Run(ctx context.Context) error {
 		p.mu.Unlock()
 		return err
 	}
+	bound, err := p.bind()
+	if err != nil {
+		p.mu.Unlock()
+		return err
+	}
+	p.bound = bound
 	p.running = ctx
-	p.st.fails, p.nextStart = 0, time.Time{}
+	p.st.fails, p.pace.nextStart = 0, time.Time{}
 	initial := p.size
 	if d := p.cfg.Dynamic; d != nil {
 		initial = d.Start
@@ -125,7 +141,7 @@ func (p *Pool) Run(ctx context.Context) error {
 		p.startWorker(ctx, nil)
 	}
 	p.mu.Unlock()
-	err := p.loop(ctx, initial)
+	err = p.loop(ctx, initial)
 	p.mu.Lock()
 	for _, w := range p.workers {
 		if w.info.State != WorkerStopping {
@@ -136,8 +152,37 @@ func (p *Pool) Run(ctx context.Context) error {
 	p.wg.Wait()
 	p.mu.Lock()
 	p.running = nil
+	for _, s := range p.bound {
+		s.Close()
+	}
+	p.bound = nil
 	p.mu.Unlock()
 	return err
+}
+
+// bind opens the sockets of PoolConfig.Listen.
+func (p *Pool) bind() ([]*Socket, error) {
+	var out []*Socket
+	for _, e := range p.cfg.Listen {
+		s, err := Listen(e.Name, e.network(), e.Address)
+		if err != nil {
+			for _, b := range out {
+				b.Close()
+			}
+			return nil, fmt.Errorf("proc: pool %s: %w", p.cfg.name(), err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Sockets returns the sockets the workers receive, in fd order:
+// PoolConfig.Sockets, then those bound from PoolConfig.Listen while Run
+// executes.
+func (p *Pool) Sockets() []*Socket {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append(slices.Clip(p.cfg.Sockets), p.bound...)
 }
 
 // loop keeps the pool at its size until ctx is done or too many workers
@@ -218,7 +263,7 @@ func (p *Pool) reconcile(ctx context.Context) error {
 			w.stop()
 			continue
 		}
-		if surging == 0 && w.replacedBy == nil && w.isReady() && p.due(w, now) && !now.Before(p.nextStart) {
+		if surging == 0 && w.replacedBy == nil && w.isReady() && p.due(w, now) && !now.Before(p.pace.nextStart) {
 			p.log.Info("recycling worker", "worker", w.info.ID, "pid", w.info.PID, "requests", w.info.Requests)
 			p.st.Recycled++
 			p.startWorker(ctx, w)
@@ -255,7 +300,7 @@ func (p *Pool) sizeStatic(ctx context.Context, now time.Time) {
 			counted = append(counted, w)
 		}
 	}
-	for n := len(counted); n < p.size && !now.Before(p.nextStart); n++ {
+	for n := len(counted); n < p.size && !now.Before(p.pace.nextStart); n++ {
 		p.startWorker(ctx, nil)
 	}
 	// Scale down: stop the newest workers first.
@@ -290,11 +335,11 @@ func (p *Pool) sizeDynamic(ctx context.Context, now time.Time) {
 			victim = w // the newest long-idle worker
 		}
 	}
-	for ; idle < d.MinSpare && live < d.MaxWorkers && !now.Before(p.nextStart); idle, live = idle+1, live+1 {
+	for ; idle < d.MinSpare && live < d.MaxWorkers && !now.Before(p.pace.nextStart); idle, live = idle+1, live+1 {
 		p.startWorker(ctx, nil)
 	}
-	if spare > d.MaxSpare && now.Sub(p.lastShrink) >= interval {
-		p.lastShrink = now
+	if spare > d.MaxSpare && now.Sub(p.pace.lastShrink) >= interval {
+		p.pace.lastShrink = now
 		p.log.Debug("too many idle workers, stopping one", "worker", victim.info.ID, "idle", spare)
 		victim.stop()
 	}

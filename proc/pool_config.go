@@ -28,6 +28,12 @@ type PoolConfig struct {
 	// see Process.Sockets). The pool does not close them: they outlive the
 	// pool's runs, so even a restart of the pool refuses no connection.
 	Sockets []*Socket
+	// Listen are addresses Run binds before it starts any worker, passed to
+	// the workers after Sockets; an address that cannot be bound fails Run,
+	// with the address in the error. They are closed when Run returns: a
+	// pool restarted by its tree rebinds them, and refuses connections in
+	// between. Sockets that must outlive the pool belong in Sockets.
+	Listen []Endpoint
 	// Size is the number of workers of a static pool (Dynamic nil); it must
 	// be positive then. Scale changes it at run time.
 	Size int
@@ -49,6 +55,20 @@ type PoolConfig struct {
 	// Logger receives the pool's records; nil discards them. Workers log
 	// through Worker.Logger.
 	Logger *slog.Logger
+}
+
+// Endpoint is an address a pool binds when it starts (PoolConfig.Listen).
+type Endpoint struct {
+	Name    string // its name in LISTEN_FDNAMES, as for Listen
+	Network string // "tcp", "tcp4", "tcp6" or "unix"; empty means "tcp"
+	Address string
+}
+
+func (e Endpoint) network() string {
+	if e.Network == "" {
+		return "tcp"
+	}
+	return e.Network
 }
 
 // Dynamic sizes a pool by its idle workers, in the manner of php-fpm's
@@ -112,6 +132,11 @@ func (c *PoolConfig) validate() error {
 	for i, s := range c.Sockets {
 		if s == nil {
 			return bad("Sockets[%d] is nil", i)
+		}
+	}
+	for _, e := range c.Listen {
+		if err := checkFDName(e.Name); err != nil {
+			return bad("Listen %s %s: %v", e.network(), e.Address, err)
 		}
 	}
 	switch {

@@ -26,7 +26,7 @@ func (p *Pool) Reload(ctx context.Context) error {
 		p.mu.Unlock()
 		return ErrPoolNotRunning
 	}
-	gen := p.gen
+	gen := p.cur.gen
 	var old []*worker
 	for _, w := range p.sorted() {
 		if w.counted() && w.info.Generation <= gen {
@@ -86,8 +86,8 @@ func (p *Pool) Replace(ctx context.Context, spec *Process) error {
 	}
 	s := *spec
 	p.mu.Lock()
-	p.spec = &s
-	p.gen++
+	p.cur.spec = &s
+	p.cur.gen++
 	p.mu.Unlock()
 	return p.Reload(ctx)
 }

@@ -254,3 +254,34 @@ func TestPoolNotRunning(t *testing.T) {
 	cancel()
 	assert.ErrorIs(t, pool.Run(ctx), context.Canceled)
 }
+
+func TestPoolListen(t *testing.T) {
+	taken := listen(t, "taken")
+	pool, err := proc.NewPool(proc.PoolConfig{Worker: worker(), Size: 1,
+		Listen: []proc.Endpoint{{Name: "http", Address: "127.0.0.1:0"}, {Name: "dup", Address: taken.Addr().String()}}})
+	require.NoError(t, err)
+	err = pool.Run(context.Background())
+	require.Error(t, err, "a socket that cannot be bound fails the start")
+	assert.Contains(t, err.Error(), taken.Addr().String())
+	assert.Empty(t, pool.Workers(), "no worker started")
+	assert.Zero(t, pool.Stats().Started)
+
+	pool, err = proc.NewPool(proc.PoolConfig{Worker: worker(), Size: 2,
+		Listen: []proc.Endpoint{{Name: "http", Address: "127.0.0.1:0"}}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- pool.Run(ctx) }()
+	r := &poolRun{pool: pool}
+	r.waitFor(t, "2 ready workers", func(ws []proc.WorkerInfo) bool { return readyWorkers(ws) == 2 })
+	socks := pool.Sockets()
+	require.Len(t, socks, 1)
+	_, err = get(&http.Client{Timeout: 5 * time.Second}, "http://"+socks[0].Addr().String()+"/")
+	require.NoError(t, err)
+	cancel()
+	require.NoError(t, <-done)
+	assert.Empty(t, pool.Sockets(), "bound sockets are closed when Run returns")
+
+	_, err = proc.NewPool(proc.PoolConfig{Worker: worker(), Size: 1, Listen: []proc.Endpoint{{Name: "a:b"}}})
+	assert.ErrorIs(t, err, proc.ErrInvalidPool)
+}

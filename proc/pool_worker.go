@@ -8,6 +8,7 @@ package proc
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -180,8 +181,8 @@ func (p *Pool) workerReady(w *worker) {
 // worker it takes over from once ready. Call with mu held.
 func (p *Pool) startWorker(ctx context.Context, replaces *worker) *worker {
 	p.nextID++
-	spec := *p.spec
-	spec.Sockets = p.cfg.Sockets
+	spec := *p.cur.spec
+	spec.Sockets = append(slices.Clip(p.cfg.Sockets), p.bound...)
 	if spec.Name == "" {
 		spec.Name = p.cfg.name() + "-" + strconv.Itoa(p.nextID)
 	}
@@ -191,7 +192,7 @@ func (p *Pool) startWorker(ctx context.Context, replaces *worker) *worker {
 	wctx, cancel := context.WithCancel(context.Background())
 	stopWith := context.AfterFunc(ctx, cancel)
 	w := &worker{
-		info:     WorkerInfo{ID: p.nextID, Generation: p.gen, Started: time.Now()},
+		info:     WorkerInfo{ID: p.nextID, Generation: p.cur.gen, Started: time.Now()},
 		spec:     &spec,
 		cancel:   func() { stopWith(); cancel() },
 		done:     make(chan struct{}),
@@ -236,7 +237,7 @@ func (p *Pool) workerExited(w *worker, err error) {
 		if failed {
 			p.st.fails++
 			p.st.lastErr = err
-			p.nextStart = time.Now().Add(retryDelay(p.st.fails))
+			p.pace.nextStart = time.Now().Add(retryDelay(p.st.fails))
 		}
 		p.st.Crashed++
 		p.log.Warn("worker exited", "worker", w.info.ID, "pid", w.info.PID, "err", err, "failed_start", failed)

@@ -76,34 +76,7 @@ func TestPrefork(t *testing.T) {
 		t.Fatalf("scoreboard %+v", before)
 	}
 
-	// A client keeps sending requests during the reload.
-	var ok, failed atomic.Int64
-	stopClient := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stopClient:
-					return
-				default:
-				}
-				resp, err := http.Get(web)
-				if err != nil {
-					failed.Add(1)
-					t.Log(err)
-					continue
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if strings.HasPrefix(string(b), "hello from worker pid") {
-					ok.Add(1)
-				} else {
-					failed.Add(1)
-				}
-			}
-		})
-	}
+	stopClient := keepRequesting(t, web, 4)
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
@@ -114,10 +87,9 @@ func TestPrefork(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	close(stopClient)
-	wg.Wait()
-	if failed.Load() != 0 || ok.Load() == 0 {
-		t.Errorf("%d requests failed, %d succeeded during the reload", failed.Load(), ok.Load())
+	ok, failed := stopClient()
+	if failed != 0 || ok == 0 {
+		t.Errorf("%d requests failed, %d succeeded during the reload", failed, ok)
 	}
 	cancel()
 	if err := <-errc; err != nil {
@@ -147,4 +119,42 @@ func rolled(before, after statusPage) bool {
 		}
 	}
 	return n == len(before.Workers)
+}
+
+// keepRequesting runs conc clients sending requests to url until the
+// returned function is called; it returns the counts of successes and
+// failures.
+func keepRequesting(t *testing.T, url string, conc int) func() (ok, failed int64) {
+	var okN, failedN atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := http.Get(url)
+				if err != nil {
+					failedN.Add(1)
+					t.Log(err)
+					continue
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if strings.HasPrefix(string(b), "hello from worker pid") {
+					okN.Add(1)
+				} else {
+					failedN.Add(1)
+				}
+			}
+		})
+	}
+	return func() (int64, int64) {
+		close(stop)
+		wg.Wait()
+		return okN.Load(), failedN.Load()
+	}
 }

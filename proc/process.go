@@ -97,7 +97,10 @@ type Process struct {
 	// activation: as file descriptors 3, 4, ... in this order, announced by
 	// LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES. They belong to whoever
 	// created them (see Listen), not to the process: they stay open, with
-	// their backlog, across the process's exits and restarts.
+	// their backlog, across the process's exits and restarts. The process
+	// is started through /bin/sh, which sets LISTEN_PID to its own pid and
+	// execs the program (see the package documentation); the program's
+	// argv[0] is then its path.
 	Sockets []*Socket
 }
 

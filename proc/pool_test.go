@@ -5,6 +5,8 @@ package proc_test
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	supervisor "github.com/arbor-go/supervisor"
 	"github.com/arbor-go/supervisor/proc"
 )
 
@@ -284,4 +287,28 @@ func TestPoolListen(t *testing.T) {
 
 	_, err = proc.NewPool(proc.PoolConfig{Worker: worker(), Size: 1, Listen: []proc.Endpoint{{Name: "a:b"}}})
 	assert.ErrorIs(t, err, proc.ErrInvalidPool)
+}
+
+func TestPoolNeverReadyWorkerDoesNotBlockOthers(t *testing.T) {
+	// One of three workers never reports ready: the other two are ready
+	// before its StartTimeout ends, and it is replaced.
+	flag := filepath.Join(t.TempDir(), "flag")
+	require.NoError(t, os.WriteFile(flag, nil, 0o644))
+	w := worker("-never-ready-once", flag)
+	w.StartTimeout = 1500 * time.Millisecond
+	start := time.Now()
+	r := runPool(t, proc.PoolConfig{Worker: w, Size: 3}, 2)
+	assert.Less(t, time.Since(start), w.StartTimeout, "the ready workers waited for the stuck one")
+	r.waitFor(t, "the stuck worker replaced", func(ws []proc.WorkerInfo) bool { return readyWorkers(ws) == 3 })
+	assert.Equal(t, 1, r.pool.Stats().Crashed)
+	require.NoError(t, r.shutdown(t))
+}
+
+func TestPoolAsTreeChildIsReadyWithItsWorkers(t *testing.T) {
+	pool, err := proc.NewPool(proc.PoolConfig{Worker: worker("-startup", "100ms"), Size: 3, Sockets: []*proc.Socket{listen(t, "")}})
+	require.NoError(t, err)
+	r := startTree(t, supervisor.WithChildren(pool.Spec("pool")))
+	assert.Equal(t, 3, readyWorkers(pool.Workers()), "the tree started before the pool's workers were ready")
+	require.NoError(t, r.stop(t))
+	assert.Empty(t, pool.Workers())
 }

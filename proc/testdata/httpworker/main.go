@@ -11,7 +11,8 @@
 // GET / answers its pid; GET /sleep?d=DURATION sleeps first; -serial
 // handles one request at a time, as a pre-fork worker does; -startup D
 // waits D before serving; -never-ready never sends READY=1; -garbage sends
-// four malformed notify lines first; -quiet sends READY=1 and no state.
+// four malformed notify lines first; -quiet sends READY=1 and no state;
+// -never-ready-once FILE: the worker that removes FILE never sends READY=1.
 package main
 
 import (
@@ -33,6 +34,7 @@ func main() {
 	serial := flag.Bool("serial", false, "handle one request at a time")
 	startup := flag.Duration("startup", 0, "wait before serving")
 	neverReady := flag.Bool("never-ready", false, "never send READY=1")
+	neverReadyOnce := flag.String("never-ready-once", "", "the one worker that removes this file never sends READY=1")
 	quiet := flag.Bool("quiet", false, "send READY=1 only, no state reports")
 	garbage := flag.Bool("garbage", false, "send four malformed notify lines before READY=1")
 	flag.Parse()
@@ -53,6 +55,9 @@ func main() {
 	go func() { errc <- srv.Serve(cl) }()
 	if *garbage {
 		n.send("no-equals-sign\nARBOR_STATE=sleepy\nARBOR_REQUESTS=many\n=1")
+	}
+	if *neverReadyOnce != "" && os.Remove(*neverReadyOnce) == nil {
+		*neverReady = true
 	}
 	if !*neverReady {
 		n.send("READY=1\nARBOR_STATE=idle")

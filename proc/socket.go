@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // Socket is a listening socket that outlives the children it is lent to.
@@ -28,7 +29,8 @@ import (
 //
 // The socket is in non-blocking mode, and that mode is shared by every
 // process holding it: workers must accept as event-loop servers do
-// (Go's net.FileListener, libuv, nginx, ... all do).
+// (Go's net.FileListener, libuv, nginx, ... all do). A worker that switches
+// it to blocking mode switches it for everyone, the supervisor included.
 type Socket struct {
 	name string
 	ln   net.Listener
@@ -73,14 +75,44 @@ func checkFDName(name string) error {
 	return nil
 }
 
+// listenerFile returns a duplicate of ln's descriptor for the processes.
+// It is made with os.NewFile, not with the listener's File method: os/exec
+// calls Fd on every file it passes, and Fd on a File made by File switches
+// the descriptor to blocking mode, which the socket shares with every
+// duplicate: a goroutine child's Accept would then block its thread and not
+// return when the child's context ends. Fd on a File from NewFile leaves
+// the mode alone.
 func listenerFile(ln net.Listener) (*os.File, error) {
-	switch l := ln.(type) {
-	case *net.TCPListener:
-		return l.File()
-	case *net.UnixListener:
-		return l.File()
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		return nil, fmt.Errorf("unsupported listener %T", ln)
 	}
-	return nil, fmt.Errorf("unsupported listener %T", ln)
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var dup int
+	var dupErr error
+	err = rc.Control(func(fd uintptr) {
+		dup, dupErr = fcntlDupCloexec(int(fd))
+	})
+	if err == nil {
+		err = dupErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(dup), ln.Addr().String()), nil
+}
+
+// fcntlDupCloexec duplicates fd, close-on-exec (os/exec clears the flag
+// on the copies it passes to a process).
+func fcntlDupCloexec(fd int) (int, error) {
+	r, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(r), nil
 }
 
 // Name returns the socket's name in LISTEN_FDNAMES.

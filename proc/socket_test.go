@@ -137,3 +137,47 @@ func TestSocketListenerForGoroutines(t *testing.T) {
 	_, err = s.Listener(context.Background())
 	assert.ErrorIs(t, err, net.ErrClosed)
 }
+
+// TestSocketStaysNonBlocking: passing the socket to a process must not put
+// it in blocking mode (os/exec calls Fd on every extra file, and Fd of a
+// net listener's File switches the shared socket to blocking), or a
+// goroutine child's Accept would block its thread and not return when the
+// child's context ends.
+func TestSocketStaysNonBlocking(t *testing.T) {
+	s := listen(t, "shared")
+	ctx, cancel := context.WithCancel(context.Background())
+	ln, err := s.Listener(ctx)
+	require.NoError(t, err)
+	p := sh(`exit 0`)
+	p.Sockets = []*proc.Socket{s}
+	require.NoError(t, p.Run(context.Background())) // after the listener was made
+	accepted := make(chan error, 1)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				accepted <- err
+				return
+			}
+			c.Close()
+		}
+	}()
+	// Accept once, so that the next Accept calls accept(2) at once rather
+	// than waiting in the poller.
+	c, err := net.Dial("tcp", s.Addr().String())
+	require.NoError(t, err)
+	c.Close()
+	time.Sleep(50 * time.Millisecond) // let Accept loop back to the socket (not an assertion)
+	cancel()
+	select {
+	case err := <-accepted:
+		assert.ErrorIs(t, err, net.ErrClosed)
+	case <-time.After(3 * time.Second):
+		c, err := net.Dial("tcp", s.Addr().String()) // unblock the stuck accept
+		if err == nil {
+			c.Close()
+		}
+		<-accepted
+		t.Fatal("Accept did not return when the context ended: the socket is in blocking mode")
+	}
+}

@@ -26,7 +26,8 @@
 // group. Meanwhile the leader is left unreaped (a zombie), so its pid, which
 // is the group id, cannot be reused by an unrelated process; on Linux Run
 // learns that the group is empty by scanning /proc (one scan every 10ms for
-// all groups being waited on; elsewhere the rest of the group is killed
+// all groups being waited on; without a readable /proc it waits for the end
+// of Grace; elsewhere the rest of the group is killed
 // when the leader exits, as below). When the leader exits by itself (no stop in
 // progress), Run sends SIGKILL to what is left of its group at once, before
 // it reaps the leader: a shell script's background jobs and a worker's

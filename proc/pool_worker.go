@@ -231,6 +231,7 @@ func (p *Pool) workerExited(w *worker, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.workers, w.info.ID)
+	w.cancel() // releases its hold on the pool's context
 	w.err = err
 	if w.info.State != WorkerStopping && (p.running == nil || p.running.Err() == nil) {
 		failed := !w.isReady() || time.Since(w.info.Started) < minUptime

@@ -4,7 +4,6 @@ package proc_test
 
 import (
 	"context"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -123,7 +122,7 @@ func TestPoolInvalidConfig(t *testing.T) {
 
 func TestPoolStaticScoreboardAndScale(t *testing.T) {
 	r := runPool(t, proc.PoolConfig{Name: "web", Worker: worker(), Size: 3}, 3)
-	c := &http.Client{Timeout: 10 * time.Second}
+	c := oneShot
 	for range 20 {
 		_, err := get(c, r.url+"/")
 		require.NoError(t, err)
@@ -170,7 +169,7 @@ func TestPoolBabysitting(t *testing.T) {
 	w := worker()
 	w.Grace = 300 * time.Millisecond // the busy worker does not drain in time
 	r := runPool(t, proc.PoolConfig{Worker: w, Size: 2, BusyLimit: 300 * time.Millisecond}, 2)
-	c := &http.Client{Timeout: 10 * time.Second}
+	c := oneShot
 	start := time.Now()
 	_, err := get(c, r.url+"/sleep?d=30s") // the worker is stopped: the request fails
 	require.Error(t, err)
@@ -183,7 +182,7 @@ func TestPoolBabysitting(t *testing.T) {
 func TestPoolRecycleByRequests(t *testing.T) {
 	r := runPool(t, proc.PoolConfig{Worker: worker("-serial"), Size: 2,
 		Recycle: &proc.Recycle{Requests: 5, RequestsJitter: 3}}, 2)
-	c := &http.Client{Timeout: 10 * time.Second}
+	c := oneShot
 	pids := map[string]bool{}
 	for i := 0; r.pool.Stats().Recycled < 4; i++ {
 		require.Less(t, i, 2000, "no recycling after 2000 requests: %+v", r.pool.Stats())
@@ -229,7 +228,7 @@ func TestPoolReplaceWithBrokenSpecKeepsOldWorkers(t *testing.T) {
 	err := r.pool.Replace(context.Background(), bad)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "reload")
-	c := &http.Client{Timeout: 5 * time.Second}
+	c := oneShot
 	body, err := get(c, r.url+"/")
 	require.NoError(t, err)
 	assert.Contains(t, []string{strconv.Itoa(before[0].PID), strconv.Itoa(before[1].PID)}, body)
@@ -244,7 +243,7 @@ func TestPoolMalformedNotify(t *testing.T) {
 		return len(ws) == 2 && ws[0].Malformed == 4 && ws[1].Malformed == 4
 	})
 	assert.Equal(t, 8, r.pool.Stats().Malformed)
-	c := &http.Client{Timeout: 5 * time.Second}
+	c := oneShot
 	_, err := get(c, r.url+"/")
 	require.NoError(t, err, "the workers still serve")
 }
@@ -279,7 +278,7 @@ func TestPoolListen(t *testing.T) {
 	r.waitFor(t, "2 ready workers", func(ws []proc.WorkerInfo) bool { return readyWorkers(ws) == 2 })
 	socks := pool.Sockets()
 	require.Len(t, socks, 1)
-	_, err = get(&http.Client{Timeout: 5 * time.Second}, "http://"+socks[0].Addr().String()+"/")
+	_, err = get(oneShot, "http://"+socks[0].Addr().String()+"/")
 	require.NoError(t, err)
 	cancel()
 	require.NoError(t, <-done)

@@ -30,6 +30,10 @@ func listen(t *testing.T, name string) *proc.Socket {
 	return s
 }
 
+// oneShot makes one connection per request, so that no idle connection
+// (and no goroutine of the transport) outlives a test.
+var oneShot = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+
 // get does one GET and returns the body.
 func get(c *http.Client, url string) (string, error) {
 	resp, err := c.Get(url)
@@ -75,7 +79,7 @@ func TestSocketKeptAcrossRestarts(t *testing.T) {
 	p.Ready = proc.ReadyOnNotify()
 	r := startTree(t, supervisor.WithChildren(p.Spec("web")))
 	url := "http://" + s.Addr().String() + "/"
-	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	c := oneShot
 	body, err := get(c, url)
 	require.NoError(t, err)
 	pid, err := strconv.Atoi(body)

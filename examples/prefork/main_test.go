@@ -34,9 +34,13 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// client makes one connection per request, so that no idle connection
+// (and no goroutine serving one) outlives the test.
+var client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+
 func getStatus(t *testing.T, url string) statusPage {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := client.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +140,7 @@ func keepRequesting(t *testing.T, url string, conc int) func() (ok, failed int64
 					return
 				default:
 				}
-				resp, err := http.Get(url)
+				resp, err := client.Get(url)
 				if err != nil {
 					failedN.Add(1)
 					t.Log(err)

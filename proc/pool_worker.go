@@ -16,6 +16,7 @@ import (
 // WorkerState is a pool worker's state on the scoreboard.
 type WorkerState uint8
 
+// The states of a worker.
 const (
 	WorkerStarting WorkerState = iota // started, not ready yet
 	WorkerIdle                        // ready, and not busy

@@ -311,3 +311,35 @@ func TestPoolAsTreeChildIsReadyWithItsWorkers(t *testing.T) {
 	require.NoError(t, r.stop(t))
 	assert.Empty(t, pool.Workers())
 }
+
+func TestPoolRunsAgain(t *testing.T) {
+	// A tree restarting the pool calls Run again: fresh workers, same
+	// sockets, the size set by Scale kept.
+	s := listen(t, "http")
+	pool, err := proc.NewPool(proc.PoolConfig{Worker: worker(), Size: 1, Sockets: []*proc.Socket{s}})
+	require.NoError(t, err)
+	var pids []int
+	for i := range 2 {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- pool.Run(ctx) }()
+		r := &poolRun{pool: pool}
+		r.waitFor(t, "ready workers", func(ws []proc.WorkerInfo) bool { return readyWorkers(ws) == i+1 })
+		if i == 0 {
+			_, err := pool.Scale(1)
+			require.NoError(t, err)
+			r.waitFor(t, "2 ready workers", func(ws []proc.WorkerInfo) bool { return readyWorkers(ws) == 2 })
+		}
+		for _, w := range pool.Workers() {
+			pids = append(pids, w.PID)
+		}
+		body, err := get(oneShot, "http://"+s.Addr().String()+"/")
+		require.NoError(t, err)
+		assert.NotEmpty(t, body)
+		cancel()
+		require.NoError(t, <-done)
+		assert.Empty(t, pool.Workers())
+	}
+	assert.Len(t, pids, 4)
+	assert.Equal(t, 2, pool.Size())
+}

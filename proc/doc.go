@@ -16,15 +16,24 @@
 // Every process starts in a process group of its own (its pid is the group
 // id). When Run's context is cancelled, Run sends StopSignal (default
 // SIGTERM) to the whole group, waits up to Grace (default 5s), then sends
-// SIGKILL to the whole group. Escalation is a timer, not a goroutine.
+// SIGKILL to the whole group. Escalation is a timer, not a goroutine. Grace
+// supervisor.Infinity waits as long as the group takes and never sends
+// SIGKILL; to kill at once, set StopSignal to SIGKILL.
 //
-// When the leader (the process Run started) exits, for whatever reason, Run
-// sends SIGKILL to what is left of its group before it reaps the leader: a
-// shell script's background jobs and a worker's forgotten helpers die with it,
-// on a natural exit as well as on a stop. On Linux this happens while the
-// leader is still an unreaped zombie, so the group id cannot have been reused
-// by an unrelated process. A program that wants helpers to outlive it must
-// move them to another group or session, and then they are its business.
+// When the leader (the process Run started) exits during a stop, the rest
+// of its group keeps the rest of the grace period: Run waits until no other
+// member is alive, or until Grace runs out and then sends SIGKILL to the
+// group. Meanwhile the leader is left unreaped (a zombie), so its pid, which
+// is the group id, cannot be reused by an unrelated process; on Linux Run
+// learns that the group is empty by scanning /proc (one scan every 10ms for
+// all groups being waited on; without a readable /proc it waits for the end
+// of Grace; elsewhere the rest of the group is killed
+// when the leader exits, as below). When the leader exits by itself (no stop in
+// progress), Run sends SIGKILL to what is left of its group at once, before
+// it reaps the leader: a shell script's background jobs and a worker's
+// forgotten helpers die with it. A program that wants helpers to outlive it
+// must move them to another group or session, and then they are its
+// business.
 //
 // Run returns only once the leader has been reaped and its output drained.
 // Processes of the group are dead by then in the sense that matters: SIGKILL
@@ -37,13 +46,21 @@
 // called setsid) delays Run's return by at most one second after the leader's
 // exit, and is then left alone.
 //
-// # No orphans
+// # No orphans, and no thread per process
 //
-// On Linux each process is started with Pdeathsig set to SIGKILL, from a
-// goroutine locked to its OS thread for the life of the process (the kernel
-// sends the parent-death signal when the thread that forked exits, not the
-// process). If the supervising program dies, even by SIGKILL, the leader is
-// killed by the kernel.
+// On Linux each process is started with Pdeathsig set to SIGKILL. The
+// kernel sends the parent-death signal when the thread that forked exits
+// (not the process), so every process is started from one goroutine locked
+// to its OS thread, the forker, which keeps that thread as long as any
+// process it started has not been reaped (it ends, with its thread, when
+// the last one is; the next start makes a new one). If the supervising
+// program dies, even by SIGKILL, the leader is killed by the kernel.
+//
+// A running process holds no OS thread: Run waits for its exit on a pidfd
+// (pidfd_open) through the Go runtime's poller, then reaps it with
+// exec.Cmd.Wait, which no longer blocks. Thousands of processes under one
+// program therefore cost goroutines, not threads, and stay clear of the
+// runtime's limit of 10,000 threads.
 //
 // What remains possible: Pdeathsig covers only the leader. Its own children
 // survive the supervisor's sudden death (they are reparented, not killed),
@@ -58,8 +75,8 @@
 //
 // Each process is reaped by its own exec.Cmd.Wait. The package never calls
 // wait4(-1) or otherwise reaps processes behind os/exec's back; on Linux it
-// only observes the leader's exit with waitid(WNOWAIT), which leaves the
-// process for Wait to reap.
+// only observes the leader's exit with waitid(P_PIDFD, WNOWAIT), which
+// leaves the process for Wait to reap.
 //
 // # Results
 //
@@ -81,6 +98,10 @@
 //
 // # Readiness and watchdog
 //
+// Invalid settings (a nil regular expression for ReadyOnOutput, a negative
+// Grace other than supervisor.Infinity, ...) are reported by Validate, which
+// Run calls before it starts anything.
+//
 // Process.Ready says when a process counts as started, for
 // supervisor.Spec.WaitReady: at start (the default), when a line of its output
 // matches a regular expression, when a TCP address accepts connections, or
@@ -88,4 +109,43 @@
 // protocol (ReadyOnNotify, or a positive Process.Watchdog) every WATCHDOG=1
 // datagram calls supervisor.Heartbeat, so the process's own heartbeat feeds
 // the tree's watchdog.
+//
+// # Sockets kept across restarts
+//
+// Listen opens a listening socket that belongs to the code that builds the
+// tree, not to any child, so that a crashed or restarting child never turns
+// into "connection refused": connections wait in the socket's backlog until
+// the next incarnation, or a sibling, accepts them. A Process receives its
+// Sockets by systemd socket activation: file descriptors 3, 4, ... with
+// LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID, so any program that supports
+// socket activation (sd_listen_fds, Go's coreos/go-systemd activation
+// package, gunicorn, uvicorn, ...) works unchanged.
+//
+// LISTEN_PID must hold the process's own pid, which the supervisor learns
+// only after the fork, and os/exec offers no hook between fork and exec.
+// Run therefore starts such a process through /bin/sh, which sets
+// LISTEN_PID=$$ and execs the program in place (same pid, same process
+// group, same Pdeathsig): the program sees its path as argv[0]. This is
+// what systemd-socket-activate does in C between its fork and exec.
+//
+// A goroutine child calls Socket.Listener(ctx) for a listener of its own on
+// the same socket, whose Accept returns net.ErrClosed once ctx is done:
+// restarting the child never closes the socket.
+//
+// # Pools
+//
+// Pool runs N identical worker processes on the pool's sockets, in the
+// manner of gunicorn, unicorn, php-fpm or POE::Component::Daemon: static or
+// dynamic size (by idle workers, from min/max spare, start and max
+// counts), recycling after a number of requests or an age (with jitter),
+// babysitting of workers busy for too long, a scoreboard (Workers), scaling
+// by API (Scale), and a zero-downtime rolling reload (Reload, Replace) that
+// starts each replacement and waits for its readiness before it stops the
+// worker it replaces. Workers report their state with notify messages (see
+// Pool). A worker that finishes its requests on StopSignal loses none: its
+// socket stays open in the pool, and what it has not accepted goes to its
+// siblings. (Go's http.Server.Shutdown drops a request that it finishes
+// reading after Shutdown began; a Go worker should close its listener,
+// disable keep-alives and wait for its connections instead, as
+// examples/prefork does.)
 package proc

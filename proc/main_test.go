@@ -19,8 +19,9 @@ import (
 	"go.uber.org/goleak"
 )
 
-// helper is the path of testdata/helper, built by TestMain.
-var helper string
+// helper and httpWorker are the paths of testdata/helper and
+// testdata/httpworker, built by TestMain.
+var helper, httpWorker string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "proc-test-")
@@ -29,14 +30,15 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	helper = filepath.Join(dir, "helper")
+	httpWorker = filepath.Join(dir, "httpworker")
 	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(gobin); err != nil {
 		gobin = "go"
 	}
-	build := exec.Command(gobin, "build", "-o", helper, "./testdata/helper")
+	build := exec.Command(gobin, "build", "-o", dir, "./testdata/helper", "./testdata/httpworker")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building the test helper:", err)
+		fmt.Fprintln(os.Stderr, "building the test helpers:", err)
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}

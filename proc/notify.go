@@ -5,6 +5,7 @@ package proc
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -28,27 +29,33 @@ type notifier struct {
 // maxSockPath is the longest path a sockaddr_un holds, with its NUL.
 const maxSockPath = 107
 
+// newNotifier creates the socket in a fresh private directory (mode 0700,
+// so only the supervisor's user can reach it). The directory is made under
+// os.TempDir, or under /tmp when that path is too long for a socket; there
+// is no abstract-namespace fallback, since any local process could reach an
+// abstract socket and forge READY=1 or WATCHDOG=1.
 func newNotifier(r *run) (*notifier, error) {
-	dir, err := os.MkdirTemp("", "arbor-notify-")
-	if err != nil {
-		return nil, err
-	}
-	addr := filepath.Join(dir, "notify.sock")
-	if len(addr) > maxSockPath {
-		// A long TMPDIR: fall back to an abstract socket, named after the
-		// private directory so that it is unique.
-		addr = "@" + dir
+	var lastErr error
+	for _, parent := range []string{os.TempDir(), "/tmp"} {
+		dir, err := os.MkdirTemp(parent, "arbor-notify-")
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		addr := filepath.Join(dir, "n.sock")
 		if len(addr) > maxSockPath {
 			os.Remove(dir)
-			return nil, errors.New("temporary directory path too long for a socket")
+			lastErr = fmt.Errorf("socket path %q is longer than %d bytes", addr, maxSockPath)
+			continue
 		}
+		conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: addr, Net: "unixgram"})
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		return &notifier{r: r, dir: dir, addr: addr, conn: conn}, nil
 	}
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: addr, Net: "unixgram"})
-	if err != nil {
-		os.Remove(dir)
-		return nil, err
-	}
-	return &notifier{r: r, dir: dir, addr: addr, conn: conn}, nil
+	return nil, lastErr
 }
 
 // start starts the reader goroutine; called once the process has started.
@@ -73,31 +80,56 @@ func (n *notifier) read() {
 }
 
 // handle interprets one datagram: newline-separated KEY=value assignments.
+// Lines that make no sense are ignored and counted (see hooks.malformed).
 func (n *notifier) handle(msg []byte) {
-	r := n.r
 	for line := range bytes.SplitSeq(msg, []byte{'\n'}) {
-		key, val, ok := bytes.Cut(line, []byte{'='})
-		if !ok {
+		if len(line) == 0 {
 			continue
 		}
-		switch string(key) {
-		case "READY":
-			if string(val) == "1" {
-				r.markReady("notify")
-			}
-		case "WATCHDOG":
-			if string(val) == "1" {
-				supervisor.Heartbeat(r.ctx)
-			} else {
-				r.plog.Warn("notify: unsupported WATCHDOG value", "value", string(val))
-			}
-		case "STATUS":
-			r.plog.Info("notify: status", "status", string(val))
-		case "STOPPING":
-			if string(val) == "1" {
-				r.plog.Debug("notify: stopping")
-			}
+		key, val, ok := bytes.Cut(line, []byte{'='})
+		if !ok || len(key) == 0 {
+			n.bad(line)
+			continue
 		}
+		if !n.assign(string(key), string(val)) {
+			n.bad(line)
+		}
+	}
+}
+
+// assign applies one assignment; it returns false for a malformed one.
+func (n *notifier) assign(key, val string) bool {
+	r := n.r
+	switch key {
+	case "READY":
+		if val == "1" {
+			r.markReady("notify")
+		}
+	case "WATCHDOG":
+		if val != "1" {
+			return false
+		}
+		supervisor.Heartbeat(r.ctx)
+	case "STATUS":
+		r.plog.Info("notify: status", "status", val)
+	case "STOPPING", "RELOADING", "MAINPID", "ERRNO", "BUSERROR", "MONOTONIC_USEC", "EXTEND_TIMEOUT_USEC":
+		r.plog.Debug("notify", "key", key, "value", val)
+	default:
+		if r.h != nil && r.h.notify != nil {
+			return r.h.notify(key, val)
+		}
+	}
+	return true
+}
+
+func (n *notifier) bad(line []byte) {
+	r := n.r
+	if len(line) > 80 {
+		line = line[:80]
+	}
+	r.plog.Debug("notify: malformed line ignored", "line", string(line))
+	if r.h != nil && r.h.malformed != nil {
+		r.h.malformed()
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	supervisor "github.com/arbor-go/supervisor"
 	"github.com/arbor-go/supervisor/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -146,37 +148,76 @@ func TestEscalationToSIGKILL(t *testing.T) {
 	assert.False(t, alive(pid), "Run returned before the process was reaped")
 }
 
-func TestNegativeGraceKillsAtOnce(t *testing.T) {
+func TestInfiniteGraceNeverKills(t *testing.T) {
+	// Regression: Grace supervisor.Infinity used to mean "SIGKILL at once".
+	// The process ignores TERM for a while, then exits by itself: with no
+	// limit it must be waited for, not killed.
+	marker := filepath.Join(t.TempDir(), "finished")
 	out := newLines()
-	p := sh(`trap '' TERM; echo $$; exec sleep 1000`)
+	p := sh(`trap 'echo got TERM; sleep 0.7; echo done > ` + marker + `; exit 0' TERM; echo $$; while :; do sleep 0.05; done`)
 	p.Stdout = out
-	p.Grace = -1
+	p.Grace = supervisor.Infinity
 	ctx, cancel := context.WithCancel(context.Background())
 	res := runAsync(func() error { return p.Run(ctx) })
 	out.waitPid(t)
-	start := time.Now()
 	cancel()
 	assert.ErrorIs(t, result(t, res), context.Canceled)
-	assert.Less(t, time.Since(start), 2*time.Second)
+	_, err := os.Stat(marker)
+	assert.NoError(t, err, "the process was killed before it finished its cleanup")
 }
 
-func TestGroupKilledOnStop(t *testing.T) {
+func TestStopSignalKILLKillsAtOnce(t *testing.T) {
 	out := newLines()
-	// The grandchild ignores TERM; the shell dies of it. The group must go
-	// anyway, without waiting for the grace period.
-	p := sh(`(trap '' TERM; echo trapped; exec sleep 1000) & echo $!; wait`)
+	p := sh(`trap '' TERM; echo $$; exec sleep 1000`)
+	p.Stdout = out
+	p.StopSignal = syscall.SIGKILL
+	p.Grace = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	res := runAsync(func() error { return p.Run(ctx) })
+	pid := out.waitPid(t)
+	cancel()
+	assert.ErrorIs(t, result(t, res), context.Canceled)
+	assert.False(t, alive(pid))
+}
+
+func TestGroupKeepsGraceAfterLeaderExits(t *testing.T) {
+	// Regression: when the leader died of the stop signal, the rest of its
+	// group was SIGKILLed at once. A member that cleans up on TERM must get
+	// the rest of Grace, and Run must return as soon as it is done.
+	marker := filepath.Join(t.TempDir(), "cleaned")
+	out := newLines()
+	p := sh(`(trap 'sleep 0.5; echo done > ` + marker + `; exit 0' TERM; echo trapped; while :; do sleep 0.05; done) & echo $!; wait`)
 	p.Stdout = out
 	p.Grace = 10 * time.Second
 	ctx, cancel := context.WithCancel(context.Background())
 	res := runAsync(func() error { return p.Run(ctx) })
-	grandchild := out.waitPid(t)
+	member := out.waitPid(t)
 	out.wait(t, "trapped")
-	require.True(t, alive(grandchild))
 	start := time.Now()
 	cancel()
 	assert.ErrorIs(t, result(t, res), context.Canceled)
-	assert.Less(t, time.Since(start), 5*time.Second)
-	waitDead(t, grandchild, 2*time.Second)
+	assert.Less(t, time.Since(start), 5*time.Second, "Run waited for the whole grace period")
+	_, err := os.Stat(marker)
+	assert.NoError(t, err, "the group member was killed before it finished its cleanup")
+	waitDead(t, member, 2*time.Second)
+}
+
+func TestGroupMemberKilledWhenGraceEnds(t *testing.T) {
+	// The leader dies of TERM; the member ignores it: SIGKILL when Grace
+	// runs out, not before.
+	out := newLines()
+	p := sh(`(trap '' TERM; echo trapped; exec sleep 1000) & echo $!; wait`)
+	p.Stdout = out
+	p.Grace = 400 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	res := runAsync(func() error { return p.Run(ctx) })
+	member := out.waitPid(t)
+	out.wait(t, "trapped")
+	start := time.Now()
+	cancel()
+	assert.ErrorIs(t, result(t, res), context.Canceled)
+	assert.GreaterOrEqual(t, time.Since(start), p.Grace, "the member was killed before Grace ran out")
+	waitDead(t, member, 2*time.Second)
 }
 
 func TestGroupKilledAfterGrace(t *testing.T) {
@@ -323,12 +364,55 @@ func TestEnvironment(t *testing.T) {
 }
 
 func TestInvalidProcess(t *testing.T) {
-	assert.Error(t, (&proc.Process{}).Run(context.Background()))
-	p := proc.Command("true")
-	p.StopSignal = fakeSignal{}
+	for name, p := range map[string]*proc.Process{
+		"no path":           {},
+		"fake signal":       {Path: "true", StopSignal: fakeSignal{}},
+		"negative grace":    {Path: "true", Grace: -2 * time.Second},
+		"negative timeout":  {Path: "true", StartTimeout: -time.Second},
+		"negative watchdog": {Path: "true", Watchdog: -time.Second},
+		"nil regexp":        {Path: "true", Ready: proc.ReadyOnOutput(nil)},
+		"bad tcp address":   {Path: "true", Ready: proc.ReadyOnTCP("localhost")},
+		"nil socket":        {Path: "true", Sockets: []*proc.Socket{nil}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := p.Validate()
+			require.ErrorIs(t, err, proc.ErrInvalidProcess)
+			assert.True(t, strings.HasPrefix(err.Error(), "proc: "), err.Error())
+			assert.ErrorIs(t, p.Run(context.Background()), proc.ErrInvalidProcess)
+		})
+	}
+}
+
+func TestReadyOnOutputNil(t *testing.T) {
+	// Regression: a nil regular expression crashed the program from
+	// os/exec's copying goroutine at the first line, and String panicked.
+	marker := filepath.Join(t.TempDir(), "started")
+	p := sh(`touch ` + marker + `; echo hello`)
+	p.Ready = proc.ReadyOnOutput(nil)
+	assert.NotPanics(t, func() { _ = p.Ready.String() })
 	err := p.Run(context.Background())
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "StopSignal")
+	require.ErrorIs(t, err, proc.ErrInvalidProcess)
+	assert.Contains(t, err.Error(), "ReadyOnOutput")
+	_, statErr := os.Stat(marker)
+	assert.ErrorIs(t, statErr, fs.ErrNotExist, "the process was started")
+}
+
+func TestSpecShutdown(t *testing.T) {
+	for _, tc := range []struct {
+		grace, want time.Duration
+	}{
+		{0, proc.DefaultGrace + proc.ReapMargin},
+		{time.Second, time.Second + proc.ReapMargin},
+		{supervisor.Infinity, supervisor.Infinity},
+		{time.Duration(math.MaxInt64 - 1), supervisor.Infinity}, // regression: overflowed
+	} {
+		p := proc.Command("true")
+		p.Grace = tc.grace
+		s := p.Spec("x")
+		assert.Equal(t, tc.want, s.Shutdown, "Grace %v", tc.grace)
+		_, err := supervisor.New(supervisor.WithChildren(s))
+		assert.NoError(t, err, "Grace %v gives an invalid spec", tc.grace)
+	}
 }
 
 type fakeSignal struct{}

@@ -25,7 +25,7 @@ type Readiness interface {
 func ReadyOnStart() Readiness { return readyStart{} }
 
 // ReadyOnOutput makes a process ready when a line it writes to stdout or
-// stderr matches re. The line is also written or logged as usual. Lines are
+// stderr matches re (which must not be nil: Run rejects it before starting). The line is also written or logged as usual. Lines are
 // matched as logged: at most 64 KiB at a time, without the newline.
 func ReadyOnOutput(re *regexp.Regexp) Readiness { return readyOutput{re: re} }
 
@@ -49,8 +49,13 @@ func (readyStart) readiness()     {}
 
 type readyOutput struct{ re *regexp.Regexp }
 
-func (r readyOutput) String() string { return "on output matching " + r.re.String() }
-func (readyOutput) readiness()       {}
+func (r readyOutput) String() string {
+	if r.re == nil {
+		return "on output matching <nil regexp>"
+	}
+	return "on output matching " + r.re.String()
+}
+func (readyOutput) readiness() {}
 
 type readyTCP struct{ addr string }
 

@@ -287,10 +287,35 @@ func TestReadyOnNotify(t *testing.T) {
 	wd, _ := out.wait(t, "WATCHDOG_USEC=")
 	assert.Equal(t, "WATCHDOG_USEC=", wd, "no watchdog announced without Process.Watchdog")
 	require.NoError(t, r.stop(t))
-	if !strings.HasPrefix(sock, "@") {
-		_, err := os.Stat(filepath.Dir(sock))
-		assert.True(t, errors.Is(err, os.ErrNotExist), "notify socket directory removed: %v", err)
-	}
+	_, err = os.Stat(filepath.Dir(sock))
+	assert.True(t, errors.Is(err, os.ErrNotExist), "notify socket directory removed: %v", err)
+}
+
+func TestNotifySocketPrivateWithLongTMPDIR(t *testing.T) {
+	// Regression: with a TMPDIR too long for a socket path, the notify
+	// socket fell back to the abstract namespace, where any local process
+	// could forge READY=1 or WATCHDOG=1. It must be a filesystem socket in
+	// a private directory, removed afterwards.
+	long := filepath.Join(t.TempDir(), strings.Repeat("d", 100))
+	require.NoError(t, os.MkdirAll(long, 0o755))
+	t.Setenv("TMPDIR", long)
+	marker := filepath.Join(t.TempDir(), "marker")
+	out := newLines()
+	p := proc.Command(helper, "notify", marker, "0s", "0", "0s")
+	p.Stdout = out
+	p.Ready = proc.ReadyOnNotify()
+	r := startTree(t)
+	_, err := r.tree.Add(p.Spec("notifier"))
+	require.NoError(t, err)
+	line, _ := out.wait(t, "NOTIFY_SOCKET=")
+	sock := strings.TrimPrefix(line, "NOTIFY_SOCKET=")
+	require.True(t, strings.HasPrefix(sock, "/"), "not a filesystem socket: %q", sock)
+	fi, err := os.Stat(filepath.Dir(sock))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm(), "socket directory not private")
+	require.NoError(t, r.stop(t))
+	_, err = os.Stat(filepath.Dir(sock))
+	assert.True(t, errors.Is(err, os.ErrNotExist), "notify socket directory removed: %v", err)
 }
 
 func TestWatchdogNotify(t *testing.T) {

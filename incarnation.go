@@ -43,6 +43,18 @@ func ReportPID(ctx context.Context, pid int) {
 	}
 }
 
+// ReportDetail gives the tree a function that describes what the calling
+// child runs, for snapshots: Snapshot calls it, off the tree's loop, and
+// puts what it returns in ChildSnapshot.Detail (a process pool publishes its
+// scoreboard this way). It must be quick, must not block, and should return
+// a JSON-encodable value; a panic in it is recovered and reported as the
+// detail. ctx is the context the child's Run received. No-op outside a tree.
+func ReportDetail(ctx context.Context, f func() any) {
+	if inc := incOf(ctx); inc != nil && f != nil {
+		inc.detail.Store(&f)
+	}
+}
+
 // incOf returns the incarnation a child's context carries, or nil.
 func incOf(ctx context.Context) *incarnation {
 	if ctx == nil {
@@ -87,10 +99,11 @@ type incarnation struct {
 	waitEnd  bool      // waiter waits only for the end
 	waiter   waiter    // the first waiter on its start or end; the others are in side
 
-	readySent atomic.Bool  // Ready was called (set by the child)
-	cancelled atomic.Bool  // the context is cancelled
-	lastBeat  atomic.Int64 // loop clock at the last Heartbeat (set by the child)
-	pid       atomic.Int64 // set by ReportPID
+	readySent atomic.Bool                // Ready was called (set by the child)
+	cancelled atomic.Bool                // the context is cancelled
+	lastBeat  atomic.Int64               // loop clock at the last Heartbeat (set by the child)
+	pid       atomic.Int64               // set by ReportPID
+	detail    atomic.Pointer[func() any] // set by ReportDetail
 
 	mu   sync.Mutex
 	done atomic.Pointer[chan struct{}] // made on first use

@@ -9,6 +9,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -72,14 +73,16 @@ type ChildSnapshot struct {
 	Watchdog      time.Duration `json:"watchdog_ns,omitempty"`
 	LastHeartbeat time.Time     `json:"last_heartbeat,omitzero"` // watched children that run
 	Overdue       bool          `json:"overdue,omitempty"`       // a watched child's heartbeat is late
-	Tree          *TreeSnapshot `json:"tree,omitempty"`          // the subtree, for children made with Tree.Spec
+	Tree          *TreeSnapshot `json:"tree,omitempty"`
+	Detail        any           `json:"detail,omitempty"` // what the child reported with ReportDetail          // the subtree, for children made with Tree.Spec
 }
 
 // snapshot is what the loop (or the stopped tree) answers: the tree's own
 // part, and the subtrees to visit afterwards, off the loop.
 type snapshot struct {
-	tree TreeSnapshot
-	subs []*Tree // parallel to tree.Children; nil for workers
+	tree    TreeSnapshot
+	subs    []*Tree            // parallel to tree.Children; nil for workers
+	details map[int]func() any // by index in tree.Children: the children's ReportDetail functions
 }
 
 // Spec returns the Spec that runs t as a child of another tree, named after
@@ -113,7 +116,21 @@ func (t *Tree) Snapshot(ctx context.Context) (TreeSnapshot, error) {
 		ts, _ := sub.Snapshot(ctx)
 		s.tree.Children[i].Tree = &ts
 	}
+	for i, f := range s.details {
+		s.tree.Children[i].Detail = describe(f)
+	}
 	return s.tree, nil
+}
+
+// describe calls a child's ReportDetail function, turning a panic into a
+// description of it.
+func describe(f func() any) (v any) {
+	defer func() {
+		if p := recover(); p != nil {
+			v = fmt.Sprintf("supervisor: detail function panicked: %v", p)
+		}
+	}()
+	return f()
 }
 
 // callCtx asks for a snapshot without waiting past ctx. An abandoned
@@ -223,6 +240,14 @@ func (s *snapshot) fill(head *child, t0 time.Time, more func(*child, *ChildSnaps
 		}
 		more(c, &cs)
 		s.tree.Children = append(s.tree.Children, cs)
+		if c.inc != nil {
+			if f := c.inc.detail.Load(); f != nil {
+				if s.details == nil {
+					s.details = make(map[int]func() any)
+				}
+				s.details[len(s.tree.Children)-1] = *f
+			}
+		}
 		if c.spec.sub != nil {
 			if s.subs == nil {
 				s.subs = make([]*Tree, s.tree.Counts.Specs)

@@ -114,3 +114,32 @@ func TestSnapshotExitedAndDroppedEvents(t *testing.T) {
 		require.NoError(t, r.stop())
 	})
 }
+
+// ReportDetail puts what a child describes of itself into its snapshot,
+// computed off the loop; a panicking description is reported, not raised.
+func TestSnapshotDetail(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		calls := 0
+		tr := mustNew(t, WithChildren(
+			Spec{Name: "pool", Run: func(ctx context.Context) error {
+				ReportDetail(ctx, func() any { calls++; return map[string]int{"busy": 2} })
+				<-ctx.Done()
+				return nil
+			}},
+			Spec{Name: "bad", Run: func(ctx context.Context) error {
+				ReportDetail(ctx, func() any { panic("oops") })
+				<-ctx.Done()
+				return nil
+			}},
+		))
+		r := start(t, tr)
+		s, err := tr.Snapshot(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int{"busy": 2}, s.Children[0].Detail)
+		assert.Contains(t, s.Children[1].Detail, "panicked: oops")
+		assert.Equal(t, 1, calls)
+		require.NoError(t, r.stop())
+		s, _ = tr.Snapshot(context.Background())
+		assert.Nil(t, s.Children[0].Detail, "no detail once stopped")
+	})
+}

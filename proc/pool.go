@@ -132,6 +132,7 @@ func (p *Pool) Run(ctx context.Context) error {
 	}
 	p.bound = bound
 	p.running = ctx
+	supervisor.ReportDetail(ctx, func() any { return p.Workers() }) // the scoreboard, in the tree's snapshot
 	p.st.fails, p.pace.nextStart = 0, time.Time{}
 	initial := p.size
 	if d := p.cfg.Dynamic; d != nil {

@@ -4,6 +4,7 @@ package proc_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -342,4 +343,33 @@ func TestPoolRunsAgain(t *testing.T) {
 	}
 	assert.Len(t, pids, 4)
 	assert.Equal(t, 2, pool.Size())
+}
+
+// A pool run as a child publishes its scoreboard in the tree's snapshot.
+func TestPoolScoreboardInTreeSnapshot(t *testing.T) {
+	pool, err := proc.NewPool(proc.PoolConfig{Name: "web", Worker: worker(), Size: 2, Sockets: []*proc.Socket{listen(t, "http")}})
+	require.NoError(t, err)
+	tree, err := supervisor.New(supervisor.WithName("app"), supervisor.WithChildren(pool.Spec("web")))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := tree.Start(ctx)
+	defer func() {
+		cancel()
+		require.NoError(t, <-errc)
+	}()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s, err := tree.Snapshot(ctx)
+		require.NoError(t, err)
+		if ws, ok := s.Children[0].Detail.([]proc.WorkerInfo); ok && readyWorkers(ws) == 2 {
+			b, err := json.Marshal(s)
+			require.NoError(t, err)
+			assert.Contains(t, string(b), `"detail":[{"id":1,"pid":`)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no scoreboard in the snapshot: %+v", s.Children[0])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

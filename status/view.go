@@ -5,6 +5,7 @@
 package status
 
 import (
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +46,7 @@ type childView struct {
 	Uptime   string // time since the last start, while it runs
 	PID      int
 	Overdue  bool
+	Detail   string // what the child reported with supervisor.ReportDetail, as JSON
 	Tree     *treeView
 }
 
@@ -105,6 +107,11 @@ func buildChild(c *supervisor.ChildSnapshot, now time.Time, cfg config, all bool
 	}
 	if c.Tree != nil {
 		cv.Tree = buildTree(c.Tree, now, cfg, all)
+	}
+	if c.Detail != nil {
+		if b, err := json.MarshalIndent(c.Detail, "", "  "); err == nil {
+			cv.Detail = string(b)
+		}
 	}
 	return cv
 }

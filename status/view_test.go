@@ -110,3 +110,15 @@ func TestHandlersUnderChurn(t *testing.T) {
 	close(stop)
 	churn.Wait()
 }
+
+// A child's ReportDetail shows on the page as escaped JSON.
+func TestPageShowsDetail(t *testing.T) {
+	s := fixed{Name: "app", State: supervisor.TreeStateRunning, Children: []supervisor.ChildSnapshot{
+		{Name: "pool", State: supervisor.Running, Detail: []map[string]any{{"pid": 7, "note": "<script>"}}},
+	}}
+	rec := httptest.NewRecorder()
+	status.Handler(s, status.WithRefresh(0)).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	body := rec.Body.String()
+	require.Contains(t, body, "&#34;pid&#34;: 7")
+	require.NotContains(t, body, "<script>")
+}

@@ -248,9 +248,11 @@ func (p *Pool) reconcile(ctx context.Context) error {
 		return fmt.Errorf("proc: pool %s: %d workers in a row failed; last: %w", p.cfg.name(), p.st.fails, p.st.lastErr)
 	}
 	now := time.Now()
+	// A recycled worker that is still stopping counts as the surge too:
+	// recycling adds at most one process to the pool at a time.
 	surging := 0
 	for _, w := range p.workers {
-		if w.replaces != nil {
+		if w.replaces != nil || w.info.State == WorkerStopping {
 			surging++
 		}
 	}

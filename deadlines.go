@@ -63,19 +63,15 @@ func (d *deadlines) now() time.Duration { return time.Since(d.t0) }
 // tick reads the clock for this pass of the loop.
 func (d *deadlines) tick() { d.clock = d.now() }
 
-// channel returns the timer's channel once it is armed for the earliest
-// deadline, or nil when nothing is due. A timer that would fire early (its
-// deadline was removed) is left alone: firing finds nothing due, which
-// costs less than resetting the timer on every removal.
-func (d *deadlines) channel() <-chan time.Time {
+// arm makes the timer fire (into the inbox) no later than the earliest
+// deadline. A timer that would fire early (its deadline was removed) is
+// left alone: firing finds nothing due, which costs less than resetting the
+// timer on every removal.
+func (d *deadlines) arm() {
 	if e := d.heap.Peek(); e != nil && e.At != never && (!d.armed || e.At < d.timerAt) {
 		d.timer.Reset(e.At - d.clock)
 		d.timerAt, d.armed = e.At, true
 	}
-	if !d.armed {
-		return nil
-	}
-	return d.timer.C
 }
 
 // schedule queues tm at now+dur.

@@ -87,7 +87,10 @@ func TestShutdownQueuesDoNotGrowWithDistinctDurations(t *testing.T) {
 }
 
 // queuesReq reads how many Shutdown queues the loop keeps.
-type queuesReq struct{ reply chan int }
+type queuesReq struct {
+	msg
+	reply chan int
+}
 
 func (m *queuesReq) onLoop(l *loop) { m.reply <- len(l.dl.stopQs) }
 

@@ -14,20 +14,27 @@
 // A running tree is one event loop: the goroutine that called Run. It owns
 // every piece of tree state, so nothing in the package takes a lock while
 // the tree runs (Tree.mu only hands the state between Run and the calls made
-// while the tree is stopped). Three things feed the loop (loop.go):
+// while the tree is stopped). Everything reaches the loop through one
+// inbox, a lock-free stack pushed with one CAS and drained in batches, so
+// the loop parks on a single channel and wakes once per burst (loop.go):
 //
 //   - children: each child runs in its own goroutine and reports its exit,
-//     its Ready call and, in ordered starts, its entering Run, through the
-//     tree's inbox, a lock-free queue drained in batches. Reports carry the
-//     child's incarnation (one per start), so a late report from an
+//     its Ready call and, in ordered starts, its entering Run. Reports carry
+//     the child's incarnation (one per start), so a late report from an
 //     abandoned, restarted or deleted child is recognised and dropped;
 //   - callers: each API call is a message of its own type with its own
-//     reply channel (supervisor.go); the loop answers it at once, or
-//     registers it as a waiter on an incarnation;
-//   - time: every deadline (backoff delays, watchdog checks, a group
-//     restart's delay, and the head of one FIFO of Shutdown limits per
-//     distinct Shutdown) sits in one heap behind one timer (deadlines.go).
-//     Deadline arithmetic saturates, so a huge duration means "never".
+//     reply channel (supervisor.go), carrying its inbox entry so a call
+//     allocates nothing of its own; the loop answers it at once, or
+//     registers it as a waiter on an incarnation. Calls that arrive while
+//     the loop is busy are served together at its next wake-up. When Run
+//     ends the loop closes the inbox and answers what was left in it;
+//     later calls go to the stopped tree;
+//   - time and cancellation: every deadline (backoff delays, watchdog
+//     checks, a group restart's delay, and the head of one FIFO of Shutdown
+//     limits per distinct Shutdown) sits in one heap behind one timer whose
+//     firing, like Run's context being cancelled, is one more inbox entry
+//     (deadlines.go). Deadline arithmetic saturates, so a huge duration
+//     means "never".
 //
 // The loop never blocks on a child, and nothing scans all children per
 // event: an exit, an Add, a Delete and a one-for-one restart cost O(1).

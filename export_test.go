@@ -18,7 +18,10 @@ func (t *Tree) testJitter(f func() float64) {
 }
 
 // checkReq asks the loop to verify its invariants.
-type checkReq struct{ reply chan error }
+type checkReq struct {
+	msg
+	reply chan error
+}
 
 func (m *checkReq) onLoop(l *loop) { m.reply <- l.check() }
 

@@ -22,8 +22,7 @@ type loop struct {
 	kids *roster
 	env  runEnv
 
-	in   inbox
-	reqs chan any      // API calls
+	in   inbox         // children's reports, API calls, the timer and Run's cancellation
 	done chan struct{} // closed once Run is over; callers then retry against the stopped tree
 	dl   deadlines
 
@@ -73,7 +72,6 @@ func newLoop(t *Tree, ctx context.Context, started func()) *loop {
 		kids: &t.kids,
 		env:  runEnv{ctx: ctx, base: context.WithoutCancel(ctx), started: started},
 		in:   inbox{wake: make(chan struct{}, 1)},
-		reqs: make(chan any),
 		done: make(chan struct{}),
 		dl:   deadlines{t0: time.Now()},
 		pol: policy{
@@ -88,33 +86,33 @@ func newLoop(t *Tree, ctx context.Context, started func()) *loop {
 func (l *loop) now() time.Duration { return l.dl.now() }
 
 func (l *loop) run() error {
-	l.dl.timer = time.NewTimer(time.Hour)
+	l.dl.timer = time.AfterFunc(time.Hour, func() { l.in.push(&report{kind: repTimer}) })
 	l.dl.timer.Stop()
 	defer l.dl.timer.Stop()
 	l.dl.tick()
 	l.emit(Event{Kind: TreeStarted})
 	l.startAll()
 
-	ctxDone := l.env.ctx.Done()
+	cancelled := context.AfterFunc(l.env.ctx, func() { l.in.push(&report{kind: repCancel}) })
+	defer cancelled()
 	for !(l.stopping && l.plan == nil && l.n.live == 0) {
-		select {
-		case <-l.in.wake:
-			l.dl.tick()
-			for r := l.in.take(); r != nil; r = r.next {
-				l.handle(r)
-			}
-		case m := <-l.reqs:
-			l.dl.tick()
-			l.serve(m)
-		case <-l.dl.channel():
-			l.dl.armed = false
-			l.dl.tick()
-			l.fire()
-		case <-ctxDone:
-			l.dl.tick()
-			ctxDone = nil
-			l.shutdown()
+		l.dl.arm()
+		<-l.in.wake
+		l.dl.tick()
+		for r := l.in.take(); r != nil; {
+			next := r.next // r may be reused by its caller once handled
+			l.handle(r)
+			r = next
 		}
+	}
+	// Calls that arrived since are answered from the final state; later
+	// ones find the inbox closed and go to the stopped tree.
+	for r := l.in.close(); r != nil; {
+		next := r.next
+		if r.kind == repCall {
+			l.serve(r.msg)
+		}
+		r = next
 	}
 	err := l.end.result(l.cfg.name)
 	l.emit(Event{Kind: TreeStopped, Err: err})
@@ -133,9 +131,22 @@ func (e *ending) result(tree string) error {
 	return st
 }
 
-// handle processes a child's report. Reports of an old incarnation
+// handle processes what the inbox brought: a call, the timer, Run's
+// cancellation, or a child's report. Reports of an old incarnation
 // (abandoned, or its child restarted or deleted) are dropped.
 func (l *loop) handle(r *report) {
+	switch r.kind {
+	case repCall:
+		l.serve(r.msg)
+		return
+	case repTimer:
+		l.dl.armed = false
+		l.fire()
+		return
+	case repCancel:
+		l.shutdown()
+		return
+	}
 	inc := r.inc
 	c := inc.c
 	if c.inc != inc {
@@ -677,12 +688,14 @@ func (m *restartReq) woke(l *loop, inc *incarnation, ended bool) {
 	}
 }
 
-// report is what a child's goroutine tells the loop.
+// report is one entry of the loop's inbox: what a child's goroutine tells
+// the loop, an API call, the timer firing, or Run's cancellation.
 type report struct {
 	kind repKind
-	inc  *incarnation
-	err  error
-	next *report // in the inbox
+	inc  *incarnation // child reports
+	err  error        // repExit
+	msg  any          // repCall: the request
+	next *report      // in the inbox
 }
 
 type repKind uint8
@@ -691,6 +704,9 @@ const (
 	repExit    repKind = iota // Run returned
 	repReady                  // the child called Ready
 	repEntered                // the child's goroutine is about to call Run (ordered starts only)
+	repCall                   // an API call
+	repTimer                  // the deadline timer fired
+	repCancel                 // Run's context was cancelled
 )
 
 // endKind is how an incarnation ended, for its waiters.
@@ -706,20 +722,29 @@ const (
 // send delivers a child's report to the loop; it never blocks.
 func (l *loop) send(r report) { l.in.push(&r) }
 
-// inbox carries the children's reports to the loop: a lock-free stack that
-// a child pushes onto with one CAS and the loop takes whole. A burst of
-// reports (a pool of children stopping at once) thus costs no channel
-// handoff, parking or wake-up per report; the loop is woken once per burst.
-// A push never blocks, so a child abandoned by a tree that has since
-// stopped can still report into the void.
+// inbox carries everything to the loop: a lock-free stack that a producer
+// (a child, a caller, the timer) pushes onto with one CAS and the loop takes
+// whole. A burst (a pool of children stopping at once, callers arriving
+// while the loop is busy) thus costs no channel handoff, parking or wake-up
+// per entry: the loop is woken once per burst, by one channel with one
+// receiver. A push never blocks; once the loop has closed the inbox, a push
+// fails, so a child abandoned by a tree that has since stopped reports into
+// the void, and a caller goes to the stopped tree instead.
 type inbox struct {
 	top  atomic.Pointer[report]
 	wake chan struct{} // capacity 1: something was pushed onto an empty inbox
 }
 
-func (q *inbox) push(r *report) {
+// closedInbox is the top of a closed inbox.
+var closedInbox = &report{}
+
+// push adds r and reports whether the inbox was still open.
+func (q *inbox) push(r *report) bool {
 	for {
 		old := q.top.Load()
+		if old == closedInbox {
+			return false
+		}
 		r.next = old
 		if q.top.CompareAndSwap(old, r) {
 			if old == nil {
@@ -728,15 +753,21 @@ func (q *inbox) push(r *report) {
 				default:
 				}
 			}
-			return
+			return true
 		}
 	}
 }
 
+// close closes the inbox and returns what was still in it, oldest first.
+func (q *inbox) close() *report { return reverse(q.top.Swap(closedInbox)) }
+
 // take returns everything pushed so far, oldest first.
-func (q *inbox) take() *report {
+func (q *inbox) take() *report { return reverse(q.top.Swap(nil)) }
+
+// reverse turns the stack into a list, oldest first.
+func reverse(r *report) *report {
 	var list *report
-	for r := q.top.Swap(nil); r != nil; {
+	for r != nil && r != closedInbox {
 		next := r.next
 		r.next = list
 		list = r

@@ -145,23 +145,19 @@ func (t *Tree) callCtx(ctx context.Context) (*snapshot, error) {
 		}
 		t.mu.Unlock()
 		m := &snapshotReq{reply: make(chan *snapshot, 1)}
-		select {
-		case l.reqs <- m:
-		case <-l.done:
-			continue
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		r := m.entry()
+		r.kind, r.msg = repCall, m
+		if !l.in.push(r) {
+			select {
+			case <-l.done:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
 		}
-		select {
+		select { // the loop answers every call it took in, into the buffer
 		case s := <-m.reply:
 			return s, nil
-		case <-l.done:
-			select {
-			case s := <-m.reply:
-				return s, nil
-			default:
-				continue
-			}
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}

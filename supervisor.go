@@ -302,6 +302,7 @@ func (t *Tree) Count() Counts {
 // channel, with room for the one answer, so the loop never blocks on it.
 type (
 	addReq struct {
+		msg
 		spec  Spec
 		reply chan addReply
 	}
@@ -310,17 +311,23 @@ type (
 		err  error
 	}
 	stopReq struct { // Terminate, or Delete
+		msg
 		name  string
 		del   bool
 		reply chan error
 	}
 	restartReq struct {
+		msg
 		name     string
 		starting bool // it waits for the start of the new incarnation
 		reply    chan error
 	}
-	listReq  struct{ reply chan []ChildInfo }
+	listReq struct {
+		msg
+		reply chan []ChildInfo
+	}
 	childReq struct {
+		msg
 		name  string
 		reply chan childReply
 	}
@@ -328,15 +335,21 @@ type (
 		info ChildInfo
 		err  error
 	}
-	countReq    struct{ reply chan Counts }
-	snapshotReq struct{ reply chan *snapshot }
+	countReq struct {
+		msg
+		reply chan Counts
+	}
+	snapshotReq struct {
+		msg
+		reply chan *snapshot
+	}
 )
 
-// call sends m to the loop and returns the answer it puts on reply, or,
-// when the tree is not running, runs offline under t.mu. A loop that ends
-// while the call is on its way makes the call try again against the stopped
-// tree.
-func call[R any](t *Tree, m any, reply chan R, offline func() R) R {
+// call sends m to the loop and waits for the answer it puts on reply, or,
+// when the tree is not running, runs offline under t.mu. A loop that has
+// closed its inbox answers no more: the call then waits for that Run to end
+// and tries again against the stopped tree.
+func call[R any](t *Tree, m request, reply chan R, offline func() R) R {
 	for {
 		t.mu.Lock()
 		l := t.cur
@@ -345,27 +358,23 @@ func call[R any](t *Tree, m any, reply chan R, offline func() R) R {
 			return offline()
 		}
 		t.mu.Unlock()
-		select {
-		case l.reqs <- m:
-		case <-l.done:
-			continue
+		r := m.entry()
+		r.kind, r.msg = repCall, m
+		if l.in.push(r) {
+			return <-reply // the loop answers every call it took in
 		}
-		// The loop answers every request it accepted before it ends; the
-		// done case only guards against a bug turning into a hang: the
-		// call is then answered as on the stopped tree.
-		select {
-		case r := <-reply:
-			return r
-		case <-l.done:
-			select {
-			case r := <-reply:
-				return r
-			default:
-				continue
-			}
-		}
+		<-l.done
 	}
 }
+
+// request is an API call: its message embeds the inbox entry that carries
+// it to the loop, so that a call costs no allocation of its own.
+type request interface{ entry() *report }
+
+// msg is embedded in every request.
+type msg struct{ rep report }
+
+func (m *msg) entry() *report { return &m.rep }
 
 // offlineAdd answers Add on a stopped tree. t.mu is held.
 func (t *Tree) offlineAdd(spec Spec) addReply {

@@ -2,8 +2,10 @@ package supervisor
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -55,4 +57,37 @@ func TestRegress_AbandonedChildRacesWithReRun(t *testing.T) {
 	}
 	stop.Store(true)
 	<-done
+}
+
+// TestRegress_DeclinedInitialStartIsRetried: a WaitReady child that returns
+// ErrDoNotRestart before Ready during Run's initial start is OTP's ignore:
+// it must stay Stopped, and the initial start goes on with the next child.
+// Actual: the initial start plan finds the child Stopped at the same
+// position (startNext: planInitial && phStopped) and starts it again, at
+// once; a child that declines every time is thus restarted forever in zero
+// time (Run spins and never completes its start). Found by FuzzTree.
+func TestRegress_DeclinedInitialStartIsRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var runs atomic.Int32
+		decliner := Spec{Name: "a", WaitReady: true, Run: func(ctx context.Context) error {
+			if runs.Add(1) <= 3 { // bounded, so that the defect shows as a failure, not a hang
+				return fmt.Errorf("not today: %w", ErrDoNotRestart)
+			}
+			Ready(ctx)
+			<-ctx.Done()
+			return nil
+		}}
+		other := Spec{Name: "b", Run: func(ctx context.Context) error { <-ctx.Done(); return nil }}
+		tr := mustNew(t, WithChildren(decliner, other))
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := tr.Start(ctx)
+		synctest.Wait()
+		assert.Equal(t, int32(1), runs.Load(), "the declined child was started again")
+		ci, err := tr.Child("a")
+		require.NoError(t, err)
+		assert.Equal(t, Stopped, ci.State)
+		assert.ErrorIs(t, ci.Err, ErrDoNotRestart)
+		cancel()
+		assert.NoError(t, <-errc)
+	})
 }

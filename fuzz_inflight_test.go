@@ -44,6 +44,8 @@ func FuzzInflight(f *testing.F) {
 	f.Add([]byte{0x02, 5, 0x31, 4, 0x44, 0x6d, 0x05, 0x3c, 0x3a, 0x02, 0xf1, 0x09, 0x00, 0x7c, 0, 2, 0, 1, 0, 2, 4, 2, 1, 3, 3, 0, 2, 2})
 	f.Add([]byte{0x03, 1, 0x22, 0, 0, 0, 0x47, 0x9e, 0, 0x2f, 0x19, 0, 0x40, 1, 0, 0x40, 0, 2, 2, 1, 3, 3, 0, 0x41, 9})
 	f.Add([]byte{0x19, 0, 0x00, 3, 0x84, 0x3c, 0x01, 0x64, 0x16, 0x41, 0x34, 0x07, 1, 1, 0, 2, 0, 8, 3, 1, 2, 2, 0, 7, 1})
+	f.Add([]byte{0x01, 5, 0x05, 3, 0x0c, 0x61, 0x23, 0x44, 0x26, 0x0b, 0x1a, 0x47, 0x01, 1,
+		0xf5, 0, 0, 3, 1, 0, 2, 0, 0, 6, 3, 0, 0xf6, 0, 0, 4, 1, 0, 0, 2, 0x44, 3, 2, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		synctest.Test(t, func(t *testing.T) { runInflight(t, data) })
 	})
@@ -102,6 +104,12 @@ type inflight struct {
 	live    atomic.Int32 // child bodies executing
 	calls   map[int]string
 	callSeq int
+
+	runMu    chan struct{} // a lock (capacity 1) that synctest sees as durable blocking; guards cancel, errc, reruns
+	cancel   context.CancelFunc
+	errc     chan error
+	reruns   int
+	useStart bool
 	failed  atomic.Bool
 	deaf    bool // some child may overrun its Shutdown
 }
@@ -233,7 +241,7 @@ func runInflight(t *testing.T, data []byte) {
 		}
 		return 0
 	}
-	f := &inflight{t: t, t0: time.Now(), inc: map[string]int{}, calls: map[int]string{}}
+	f := &inflight{t: t, t0: time.Now(), runMu: make(chan struct{}, 1), inc: map[string]int{}, calls: map[int]string{}}
 	strategy := Strategy(at(0) % 4)
 	auto := Never
 	if strategy != SimpleOneForOne {
@@ -270,13 +278,8 @@ func runInflight(t *testing.T, data []byte) {
 	}
 	f.note("tree %v %v static %+v", strategy, auto, specs)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	if useStart {
-		go func() { errc <- <-f.tr.Start(ctx) }()
-	} else {
-		go func() { errc <- f.tr.Run(ctx) }()
-	}
+	f.useStart = useStart
+	f.launch()
 	// Let Run begin: the callers then land during its initial start when a
 	// child is slow to start, and after it otherwise.
 	synctest.Wait()
@@ -294,13 +297,41 @@ func runInflight(t *testing.T, data []byte) {
 	}
 	stopPoll := make(chan struct{})
 	go f.poll(stopPoll)
-	f.settle(&wg, errc, cancel, stopPoll)
+	f.settle(&wg, stopPoll)
 	synctest.Wait()
 	if os.Getenv("ARBOR_FUZZ_TRACE") != "" {
 		f.mu.Lock()
 		t.Logf("log:\n  %s", strings.Join(f.log, "\n  "))
 		f.mu.Unlock()
 	}
+}
+
+// launch runs the tree in the background (with Run or Start).
+func (f *inflight) launch() {
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	f.cancel, f.errc = cancel, errc
+	if f.useStart {
+		go func() { errc <- <-f.tr.Start(ctx) }()
+	} else {
+		go func() { errc <- f.tr.Run(ctx) }()
+	}
+}
+
+// rerun cancels the tree, checks what Run returned, and runs it again: the
+// callers go on meanwhile, and old incarnations may still be returning.
+func (f *inflight) rerun() {
+	f.runMu <- struct{}{}
+	defer func() { <-f.runMu }()
+	if f.reruns >= 2 {
+		return
+	}
+	f.reruns++
+	f.cancel()
+	err := <-f.errc
+	f.note("Run returned %v; Run again", err)
+	f.checkRunErr(err)
+	f.launch()
 }
 
 func (f *inflight) realSpec(name string, s inflightSpec) Spec {
@@ -368,6 +399,10 @@ func (f *inflight) caller(g int, ops []byte, auto AutoShutdown) {
 			f.do("Delete("+name+")", func() error { return f.tr.Delete(name) },
 				ErrUnknownChild, ErrShutdownTimeout)
 		case 5, 6:
+			if code >= 0xf0 {
+				f.rerun()
+				continue
+			}
 			time.Sleep(time.Duration(a%16) * 150 * time.Millisecond)
 		case 7:
 			f.tr.Children()
@@ -379,7 +414,7 @@ func (f *inflight) caller(g int, ops []byte, auto AutoShutdown) {
 
 // settle waits for the callers, checks the tree at rest, cancels it and
 // checks that everything ended.
-func (f *inflight) settle(wg *sync.WaitGroup, errc chan error, cancel context.CancelFunc, stopPoll chan struct{}) {
+func (f *inflight) settle(wg *sync.WaitGroup, stopPoll chan struct{}) {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	// The callers' own sleeps add up to at most a few minutes.
@@ -402,9 +437,14 @@ func (f *inflight) settle(wg *sync.WaitGroup, errc chan error, cancel context.Ca
 		}
 		f.mu.Unlock()
 		f.fail("HANG: calls still pending 5 minutes after the callers began: %v", calls)
-		cancel()
+		f.runMu <- struct{}{}
+		f.cancel()
+		<-f.runMu
 		return // the bubble will panic on the blocked goroutines
 	}
+	f.runMu <- struct{}{} // the callers are done: no rerun from now on
+	errc, cancel := f.errc, f.cancel
+	<-f.runMu
 	var runErr error
 	returned := false
 	select {

@@ -563,13 +563,11 @@ func (m *Model) restart(c *Child, k ErrKind, supersede bool) {
 
 // delay is the backoff before the streak-th consecutive restart.
 func (m *Model) delay(streak int) time.Duration {
-	d := m.BackoffMax
-	if streak-1 < 40 {
-		if x := m.BackoffInitial << (streak - 1); x < d {
-			d = x
-		}
+	d := m.BackoffInitial
+	for i := 1; i < streak && d < m.BackoffMax; i++ {
+		d *= 2
 	}
-	return d
+	return min(d, m.BackoffMax)
 }
 
 // restartNow records an automatic restart of c and performs it, or gives up.

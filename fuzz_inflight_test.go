@@ -110,8 +110,8 @@ type inflight struct {
 	errc     chan error
 	reruns   int
 	useStart bool
-	failed  atomic.Bool
-	deaf    bool // some child may overrun its Shutdown
+	failed   atomic.Bool
+	deaf     bool // some child may overrun its Shutdown
 }
 
 func (f *inflight) note(format string, args ...any) {

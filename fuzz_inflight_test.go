@@ -240,13 +240,10 @@ func (f *inflight) do(desc string, call func() error, allowed ...error) error {
 
 var inflightStatic = [...]string{"s0", "s1", "s2", "s3"}
 
-func runInflight(t *testing.T, data []byte) {
-	at := func(i int) byte {
-		if i < len(data) {
-			return data[i]
-		}
-		return 0
-	}
+// newInflight decodes the tree and its static children from the start of
+// data; it returns the run's state, the auto shutdown, and where the rest
+// of the input begins.
+func newInflight(t *testing.T, at func(int) byte) (*inflight, AutoShutdown, int) {
 	f := &inflight{t: t, t0: time.Now(), runMu: make(chan struct{}, 1), inc: map[string]int{}, calls: map[int]string{}}
 	strategy := Strategy(at(0) % 4)
 	auto := Never
@@ -283,8 +280,18 @@ func runInflight(t *testing.T, data []byte) {
 		t.Fatal(err)
 	}
 	f.note("tree %v %v static %+v", strategy, auto, specs)
-
 	f.useStart = useStart
+	return f, auto, pos
+}
+
+func runInflight(t *testing.T, data []byte) {
+	at := func(i int) byte {
+		if i < len(data) {
+			return data[i]
+		}
+		return 0
+	}
+	f, auto, pos := newInflight(t, at)
 	f.launch()
 	// Let Run begin: the callers then land during its initial start when a
 	// child is slow to start, and after it otherwise.
@@ -423,8 +430,7 @@ func (f *inflight) caller(g int, ops []byte, auto AutoShutdown) {
 func (f *inflight) settle(wg *sync.WaitGroup, stopPoll chan struct{}) {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	// The callers' own sleeps add up to at most a few minutes.
-	finished := false
+	finished := false // the callers' own sleeps add up to a few minutes at most
 	for i := 0; i < 60 && !finished; i++ {
 		select {
 		case <-done:

@@ -286,13 +286,9 @@ func (d *fuzzDriver) startRun() {
 	d.m.Run()
 }
 
-func runFuzz(t *testing.T, data []byte) {
-	at := func(i int) byte {
-		if i < len(data) {
-			return data[i]
-		}
-		return 0
-	}
+// newFuzzDriver decodes the tree's configuration and static children from
+// the start of data; it returns the driver and where the operations begin.
+func newFuzzDriver(t *testing.T, at func(int) byte) (*fuzzDriver, int) {
 	strategy := model.Strategy(at(0) % 4)
 	auto := model.Never
 	if strategy != model.SimpleOneForOne {
@@ -339,6 +335,17 @@ func runFuzz(t *testing.T, data []byte) {
 	}
 	d.steps = append(d.steps, fmt.Sprintf("New(%v, %v, intensity %d in %v unlimited %v, backoff %v..%v, %d children %s)",
 		Strategy(strategy), AutoShutdown(auto), maxR, period, unlimited, boInit, boMax, len(specs), fuzzSpecs(specs)))
+	return d, pos
+}
+
+func runFuzz(t *testing.T, data []byte) {
+	at := func(i int) byte {
+		if i < len(data) {
+			return data[i]
+		}
+		return 0
+	}
+	d, pos := newFuzzDriver(t, at)
 	d.startRun()
 	d.check("Run", nil, model.OK)
 

@@ -20,24 +20,29 @@ import (
 // operations, drives a real Tree with them inside a synctest bubble, and
 // compares the tree with internal/model after every operation.
 //
-// Input: strategy and auto shutdown, max restarts, period, number of static
-// children, one byte per static child, then operations of three bytes each
-// (see op).
+// Input: byte 0 strategy, auto shutdown, timed (backoff and watchdogs, no
+// hung children) and unlimited restarts; byte 1 max restarts and backoff;
+// byte 2 period; byte 3 number of static children, two bytes per static
+// child (see fuzzSpec), then operations of three bytes each (see op).
+// Backoff jitter is fixed at its middle (withJitter), so delays are exact.
+// A run in which two deadlines fall at the same instant stops being
+// compared there (the model's Ambiguous): the order is the tree's to pick.
 //
-// Recorded runs (go test -fuzz '^FuzzTree$' -fuzztime 10m, 2 cores):
-//   - base model, core of 18:45: 10m, 1,383,924 execs, no failure;
-//   - with auto shutdown and WaitReady, core mid-refactor (18:56): 8m58s,
-//     1,284,631 execs, then a worker died (exit status 2, its output lost);
-//     the input it was running passes 2,000 times, and 300 times under -race
-//     on that core: not reproduced;
-//   - same model, core 4549b52 (lock-free inbox), ARBOR_FUZZ_CRASH set: 10m,
-//     2,133,605 execs, no failure, no crash;
-//   - final core (re-Run reset fix, RestartScheduled always), with -race:
-//     9m39s, 203,842 execs, no failure; then the kernel's OOM killer ended a
-//     worker at 13 GB: the race detector's metadata grows with every channel
-//     and mutex the iterations create. Without -race the workers stay near
-//     500 MB RSS (checked over 500,000 execs), so the tree does not leak;
-//   - final core, without -race: 2m31s, 643,339 execs, no failure.
+// Recorded runs (go test -run XXX -fuzz '^FuzzTree$' -parallel 1, 2 vCPU
+// shared with three other engineers' builds and tests, load average 5 to
+// 13, Go 1.26.8):
+//   - older model and cores (before the redesign), 10m runs: 1.4 to 2.1
+//     million execs each, no failure;
+//   - redesigned core (57b83a8), model with backoff, watchdogs, failed
+//     starts, ErrDoNotRestart, ErrStopTree and unlimited restarts: short
+//     runs found three core defects (regress_test.go:
+//     TestRegress_DeclinedInitialStartIsRetried,
+//     TestRegress_RestartOfDecliningChildFails,
+//     TestRegress_FailedRestartKeepsTemporary), which the driver and model
+//     now step around (fuzzAvoidDeclinedInitialStart, fuzzKnownDefects),
+//     and one model defect (backoff overflow on long streaks, fixed);
+//   - then 34m1s: 2,421,323 execs, and 12m: 984,369 execs; 0 divergences
+//     (3,405,692 execs in 46m, alongside FuzzInflight on the other core).
 func FuzzTree(f *testing.F) {
 	// A worker that dies of a fatal error or of a panic outside the fuzz
 	// function loses its output; ARBOR_FUZZ_CRASH=dir keeps it.
@@ -51,6 +56,17 @@ func FuzzTree(f *testing.F) {
 	f.Add([]byte{1, 1, 2, 3, 0, 4, 9, 0, 1, 8, 10, 3, 0, 0, 0, 24})
 	f.Add([]byte{2, 3, 9, 4, 1, 0, 2, 4, 1, 2, 0, 7, 1, 0, 12, 0, 0})
 	f.Add([]byte{3, 2, 3, 0, 5, 0, 0, 5, 1, 17, 5, 2, 64, 0, 0, 8, 9, 3, 0})
+	// Timed trees: backoff, watchdogs, failed starts, unlimited restarts.
+	f.Add([]byte{0x10, 0x0b, 9, 3, 0, 1, 1, 0x06, 0x80, 0x08,
+		0, 0, 1, 10, 3, 0, 1, 1, 1, 10, 7, 0, 8, 2, 0, 11, 19, 0, 5, 3, 0x80, 2, 0, 4, 15, 10, 0,
+		7, 0, 0, 10, 5, 0, 12, 0, 0, 12, 0, 0, 10, 9, 0})
+	f.Add([]byte{0x11, 0x1b, 5, 4, 0, 0, 1, 0x05, 0x80, 0x18, 0x02, 0,
+		1, 0, 1, 10, 1, 0, 7, 1, 0, 10, 4, 0, 0, 2, 1, 8, 3, 0, 11, 12, 0, 5, 4, 0x81, 0, 3, 2, 10, 19, 0,
+		9, 1, 0, 10, 8, 0, 12, 0, 0})
+	f.Add([]byte{0x32, 0x2a, 9, 4, 1, 2, 0, 0x04, 0x82, 0x10, 0, 3,
+		0, 1, 1, 10, 2, 0, 0, 2, 1, 10, 3, 0, 0, 0, 5, 11, 10, 0, 7, 2, 0, 10, 6, 0, 8, 3, 0, 10, 15, 0})
+	f.Add([]byte{0x13, 0x09, 3, 5, 0, 0x81, 6, 0x80, 0x21, 5, 1, 0x82, 6, 2, 0x20,
+		10, 2, 0, 0, 0, 1, 10, 1, 0, 0, 1, 7, 9, 0, 0, 10, 9, 0, 6, 0, 0x81, 12, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		synctest.Test(t, func(t *testing.T) { runFuzz(t, data) })
 	})
@@ -60,18 +76,55 @@ var fuzzNames = [...]string{"a", "b", "c", "d", "e", "f"}
 
 const fuzzMaxOps = 48
 
-// fuzzSpec decodes a child's restart type, hang flag, Shutdown,
-// Significant flag (only where valid) and WaitReady (the child calls Ready at
-// once, so that the model is unchanged but the readiness path runs).
-func (d *fuzzDriver) fuzzSpec(name string, b byte) (model.Spec, bool) {
+// fuzzSpec decodes a child from two bytes: b gives its restart type, hang
+// flag (untimed trees only), Shutdown, Significant flag (only where valid)
+// and WaitReady (the child calls Ready at once, or fails before it); e
+// gives, in timed trees, its Watchdog and whether it heartbeats, and for
+// WaitReady children how many of its first incarnations fail before Ready,
+// and how.
+func (d *fuzzDriver) fuzzSpec(name string, b, e byte) model.Spec {
 	s := model.Spec{
-		Name:     name,
-		Restart:  model.Restart(b % 3),
-		Hang:     (b>>2)%4 == 1,
-		Shutdown: time.Duration((b>>4)&3%3+1) * time.Second,
+		Name:      name,
+		Restart:   model.Restart(b % 3),
+		Hang:      !d.timed && (b>>2)%4 == 1,
+		Shutdown:  time.Duration((b>>4)&3%3+1) * time.Second,
+		WaitReady: b&0x80 != 0,
 	}
 	s.Significant = b&0x40 != 0 && s.Restart != model.Permanent && d.m.AutoShutdown != model.Never
-	return s, b&0x80 != 0
+	if d.timed {
+		s.Watchdog = [...]time.Duration{0, 700 * time.Millisecond, 1300 * time.Millisecond, 1900 * time.Millisecond}[e%4]
+		s.Beat = e&4 != 0
+	}
+	n := 0
+	if s.WaitReady {
+		n = int(e >> 3 & 3)
+	}
+	s.FailStarts = &n
+	s.FailHow = fuzzHow(b ^ e>>2)
+	if s.FailHow == model.ExitDecline && fuzzAvoidDeclinedInitialStart && (!d.m.Running || d.m.Returned) {
+		s.FailHow = model.ExitError
+	}
+	return s
+}
+
+// fuzzAvoidDeclinedInitialStart keeps children that Run's initial start
+// will start from declining before Ready: the core starts them again at once
+// (TestRegress_DeclinedInitialStartIsRetried). Remove once that is fixed.
+const fuzzAvoidDeclinedInitialStart = true
+
+// fuzzKnownDefects makes the model follow the core in the defects that
+// TestRegress_RestartOfDecliningChildFails and
+// TestRegress_FailedRestartKeepsTemporary report. Set false once fixed.
+const fuzzKnownDefects = true
+
+// fuzzHow decodes how a child ends by itself: mostly failures, some normal
+// exits, few ErrDoNotRestart and fewer ErrStopTree (which end the run).
+func fuzzHow(b byte) model.Exit {
+	if b >= 0xf8 {
+		return model.ExitStopTree
+	}
+	return [...]model.Exit{model.ExitNormal, model.ExitError, model.ExitPanic, model.ExitCanceled,
+		model.ExitDecline, model.ExitError, model.ExitNormal, model.ExitError}[b%8]
 }
 
 // fuzzInc is one incarnation of a child, as its body sees it.
@@ -102,6 +155,7 @@ type fuzzDriver struct {
 	errc   chan error
 	steps  []string
 	failed bool
+	timed  bool // backoff and watchdogs; no hung children
 }
 
 func (d *fuzzDriver) hook(e Event) {
@@ -125,17 +179,31 @@ func (d *fuzzDriver) hook(e Event) {
 	}
 }
 
-// body returns the Run of a child; hang makes it ignore cancellation.
-func (d *fuzzDriver) body(name string, hang, ready bool) func(context.Context) error {
+// body returns the Run of a child; hang makes it ignore cancellation. A
+// WaitReady child calls Ready at once, unless it has failed starts left
+// (its own count, as the model keeps its own).
+func (d *fuzzDriver) body(s model.Spec) func(context.Context) error {
+	failLeft := *s.FailStarts
+	name, hang := s.Name, s.Hang
 	return func(ctx context.Context) error {
-		if ready {
+		d.mu.Lock()
+		d.starts++
+		fail := s.WaitReady && failLeft > 0
+		if fail {
+			failLeft--
+			d.exits++
+		}
+		d.mu.Unlock()
+		if fail {
+			return fuzzExit(s.FailHow)
+		}
+		if s.WaitReady {
 			Ready(ctx)
 		}
 		inc := &fuzzInc{name: name, ctx: ctx, exit: make(chan model.Exit, 1), release: make(chan struct{}), hang: hang}
 		d.mu.Lock()
 		d.cur[name] = inc
 		d.live++
-		d.starts++
 		if hang {
 			d.hung = append(d.hung, inc)
 		}
@@ -150,29 +218,46 @@ func (d *fuzzDriver) body(name string, hang, ready bool) func(context.Context) e
 		if !hang {
 			done = ctx.Done()
 		}
-		select {
-		case <-done:
-			return ctx.Err()
-		case <-inc.release:
-			return errBoom // a late exit of an abandoned incarnation
-		case how := <-inc.exit:
-			switch how {
-			case model.ExitNormal:
-				return nil
-			case model.ExitError:
-				return errBoom
-			case model.ExitPanic:
-				panic("fuzz panic")
-			default:
-				return context.Canceled
+		var beat <-chan time.Time
+		if s.Watchdog > 0 && s.Beat {
+			tk := time.NewTicker(s.Watchdog / 2)
+			defer tk.Stop()
+			beat = tk.C
+		}
+		for {
+			select {
+			case <-beat:
+				Heartbeat(ctx)
+			case <-done:
+				return ctx.Err()
+			case <-inc.release:
+				return errBoom // a late exit of an abandoned incarnation
+			case how := <-inc.exit:
+				return fuzzExit(how)
 			}
 		}
 	}
 }
 
-func (d *fuzzDriver) realSpec(s model.Spec, waitReady bool) Spec {
+func fuzzExit(how model.Exit) error {
+	switch how {
+	case model.ExitNormal:
+		return nil
+	case model.ExitError:
+		return errBoom
+	case model.ExitPanic:
+		panic("fuzz panic")
+	case model.ExitDecline:
+		return fmt.Errorf("declined: %w", ErrDoNotRestart)
+	case model.ExitStopTree:
+		return fmt.Errorf("fatal: %w", ErrStopTree)
+	}
+	return context.Canceled
+}
+
+func (d *fuzzDriver) realSpec(s model.Spec) Spec {
 	return Spec{Name: s.Name, Restart: Restart(s.Restart), Shutdown: s.Shutdown, Significant: s.Significant,
-		WaitReady: waitReady, Run: d.body(s.Name, s.Hang, waitReady)}
+		WaitReady: s.WaitReady, Watchdog: s.Watchdog, Run: d.body(s)}
 }
 
 func (d *fuzzDriver) fail(format string, args ...any) {
@@ -183,12 +268,74 @@ func (d *fuzzDriver) fail(format string, args ...any) {
 	d.t.Errorf("after steps:\n  %s\n%s", strings.Join(d.steps, "\n  "), fmt.Sprintf(format, args...))
 }
 
+// fuzzSpecs describes specs for the steps.
+func fuzzSpecs(specs []model.Spec) string {
+	var out []string
+	for _, s := range specs {
+		out = append(out, fmt.Sprintf("{%s %v shutdown %v hang %v sig %v ready %v fails %d %v wd %v beat %v}",
+			s.Name, Restart(s.Restart), s.Shutdown, s.Hang, s.Significant, s.WaitReady, *s.FailStarts, s.FailHow, s.Watchdog, s.Beat))
+	}
+	return strings.Join(out, " ")
+}
+
 func (d *fuzzDriver) startRun() {
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	d.errc = make(chan error, 1)
 	go func() { d.errc <- d.tr.Run(ctx) }()
 	d.m.Run()
+}
+
+// newFuzzDriver decodes the tree's configuration and static children from
+// the start of data; it returns the driver and where the operations begin.
+func newFuzzDriver(t *testing.T, at func(int) byte) (*fuzzDriver, int) {
+	strategy := model.Strategy(at(0) % 4)
+	auto := model.Never
+	if strategy != model.SimpleOneForOne {
+		auto = model.AutoShutdown((at(0) >> 2) % 3)
+	}
+	maxR := int(at(1) % 5)
+	period := time.Duration(at(2)%10+1) * time.Second
+	d := &fuzzDriver{t: t, m: model.New(strategy, maxR, period), t0: time.Now(), cur: map[string]*fuzzInc{}}
+	d.timed = at(0)&0x10 != 0
+	d.m.AutoShutdown = auto
+	opts := []Option{WithStrategy(Strategy(strategy)), WithAutoShutdown(AutoShutdown(auto)), WithIntensity(maxR, period),
+		WithHook(d.hook), withJitter(func() float64 { return 0.5 })}
+	var boInit, boMax time.Duration
+	if d.timed && at(1)>>3&3 != 0 {
+		boInit = [...]time.Duration{0, 110 * time.Millisecond, 370 * time.Millisecond, 530 * time.Millisecond}[at(1)>>3&3]
+		boMax = [...]time.Duration{time.Second, 2300 * time.Millisecond}[at(1)>>5&1]
+		opts = append(opts, WithBackoff(boInit, boMax))
+	}
+	unlimited := at(0)&0x20 != 0
+	if unlimited {
+		opts = append(opts, WithUnlimitedRestarts())
+	}
+	pos := 3
+	var specs []model.Spec
+	var real []Spec
+	if strategy != model.SimpleOneForOne {
+		n := int(at(3) % 6)
+		pos = 4
+		for i := 0; i < n; i++ {
+			s := d.fuzzSpec(fuzzNames[i], at(pos), at(pos+1))
+			specs = append(specs, s)
+			real = append(real, d.realSpec(s))
+			pos += 2
+		}
+	}
+	d.m = model.New(strategy, maxR, period, specs...) // now with the specs each Run starts from
+	d.m.AutoShutdown = auto
+	d.m.BackoffInitial, d.m.BackoffMax, d.m.Unlimited = boInit, boMax, unlimited
+	d.m.KnownDefects = fuzzKnownDefects
+	var err error
+	d.tr, err = New(append(opts, WithChildren(real...))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.steps = append(d.steps, fmt.Sprintf("New(%v, %v, intensity %d in %v unlimited %v, backoff %v..%v, %d children %s)",
+		Strategy(strategy), AutoShutdown(auto), maxR, period, unlimited, boInit, boMax, len(specs), fuzzSpecs(specs)))
+	return d, pos
 }
 
 func runFuzz(t *testing.T, data []byte) {
@@ -198,46 +345,15 @@ func runFuzz(t *testing.T, data []byte) {
 		}
 		return 0
 	}
-	strategy := model.Strategy(at(0) % 4)
-	auto := model.Never
-	if strategy != model.SimpleOneForOne {
-		auto = model.AutoShutdown((at(0) >> 2) % 3)
-	}
-	maxR := int(at(1) % 5)
-	period := time.Duration(at(2)%10+1) * time.Second
-	d := &fuzzDriver{t: t, m: model.New(strategy, maxR, period), t0: time.Now(), cur: map[string]*fuzzInc{}}
-	d.m.AutoShutdown = auto
-	pos := 3
-	var specs []model.Spec
-	var real []Spec
-	if strategy != model.SimpleOneForOne {
-		n := int(at(3) % 6)
-		pos = 4
-		for i := 0; i < n; i++ {
-			s, ready := d.fuzzSpec(fuzzNames[i], at(pos))
-			specs = append(specs, s)
-			real = append(real, d.realSpec(s, ready))
-			pos++
-		}
-	}
-	d.m = model.New(strategy, maxR, period, specs...) // now with the specs each Run starts from
-	d.m.AutoShutdown = auto
-	var err error
-	d.tr, err = New(WithStrategy(Strategy(strategy)), WithAutoShutdown(AutoShutdown(auto)), WithIntensity(maxR, period),
-		WithChildren(real...), WithHook(d.hook))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.steps = append(d.steps, fmt.Sprintf("New(%v, %v, intensity %d in %v, %d children %+v)",
-		Strategy(strategy), AutoShutdown(auto), maxR, period, len(specs), specs))
+	d, pos := newFuzzDriver(t, at)
 	d.startRun()
 	d.check("Run", nil, model.OK)
 
-	for n := 0; pos < len(data) && n < fuzzMaxOps && !d.failed; n++ {
+	for n := 0; pos < len(data) && n < fuzzMaxOps && !d.failed && !d.m.Ambiguous; n++ {
 		d.op(at(pos), at(pos+1), at(pos+2))
 		pos += 3
 	}
-	if !d.failed && d.m.Running {
+	if !d.failed && d.m.Running && !d.m.Ambiguous {
 		d.cancel()
 		d.m.Cancel()
 		d.check("cancel (end)", nil, model.OK)
@@ -302,17 +418,17 @@ func (d *fuzzDriver) op(code, a, b byte) {
 			return
 		}
 		name = runningNames[int(a)%len(runningNames)]
-		how := model.Exit(b % 4)
-		desc = fmt.Sprintf("exit %s %v", name, []string{"normal", "error", "panic", "canceled"}[how])
+		how := fuzzHow(b)
+		desc = fmt.Sprintf("exit %s %v", name, how)
 		d.mu.Lock()
 		inc := d.cur[name]
 		d.mu.Unlock()
 		inc.exit <- how
 		m.Exit(name, how)
 	case 5, 6:
-		s, ready := d.fuzzSpec(name, b)
-		desc = fmt.Sprintf("Add(%+v ready %v)", s, ready)
-		spec := d.realSpec(s, ready)
+		s := d.fuzzSpec(name, b, a>>3|code&0xe0)
+		desc = "Add(" + fuzzSpecs([]model.Spec{s}) + ")"
+		spec := d.realSpec(s)
 		call = func() error {
 			got, err := d.tr.Add(spec)
 			if err == nil && got != s.Name {
@@ -359,6 +475,9 @@ func (d *fuzzDriver) op(code, a, b byte) {
 func (d *fuzzDriver) check(desc string, call func() error, want model.Result) {
 	d.steps = append(d.steps, desc)
 	m := d.m
+	if m.Ambiguous {
+		return // two deadlines at one instant: the model no longer knows the order
+	}
 	var res chan error
 	if call != nil {
 		res = make(chan error, 1)
@@ -416,8 +535,11 @@ func (d *fuzzDriver) check(desc string, call func() error, want model.Result) {
 	var want2 []string
 	for _, c := range m.Children {
 		st := Stopped
-		if c.Running {
+		switch {
+		case c.Running:
 			st = Running
+		case c.Restarting():
+			st = Restarting
 		}
 		want2 = append(want2, fmt.Sprintf("%s:%v:%v:%d:%v", c.Name, st, Restart(c.Restart), c.Restarts, c.Err))
 	}
@@ -516,7 +638,14 @@ func compareRunErr(m *model.Model, err error) string {
 			return fmt.Sprintf("abandoned %v, model %v", se.Children, m.Abandoned)
 		}
 	}
-	if !m.GaveUp && len(m.Abandoned) == 0 && err != nil {
+	startFailed := m.StartFailed != "" || m.StopTree != "" && m.StopErr == model.ErrStart
+	if got := errors.Is(err, ErrStartFailed); got != startFailed {
+		return fmt.Sprintf("%v: ErrStartFailed %v, model %v (%s)", err, got, startFailed, m.StartFailed)
+	}
+	if got := errors.Is(err, ErrStopTree); got != (m.StopTree != "") {
+		return fmt.Sprintf("%v: ErrStopTree %v, model %q", err, got, m.StopTree)
+	}
+	if !m.GaveUp && len(m.Abandoned) == 0 && !startFailed && m.StopTree == "" && err != nil {
 		return fmt.Sprintf("%v, model nil", err)
 	}
 	return ""
@@ -534,6 +663,8 @@ func classifyResult(err error) model.Result {
 		return model.Duplicate
 	case errors.Is(err, ErrShutdownTimeout):
 		return model.Timeout
+	case errors.Is(err, ErrStartFailed):
+		return model.StartFailed
 	}
 	return 255
 }
@@ -545,6 +676,14 @@ func classifyErr(err error) model.ErrKind {
 		return model.ErrNone
 	case errors.Is(err, ErrShutdownTimeout):
 		return model.ErrTimeout
+	case errors.Is(err, ErrWatchdogTimeout):
+		return model.ErrWatchdog
+	case errors.Is(err, ErrStartFailed):
+		return model.ErrStart
+	case errors.Is(err, ErrStopTree):
+		return model.ErrStopTree
+	case errors.Is(err, ErrDoNotRestart):
+		return model.ErrDecline
 	case errors.As(err, &pe):
 		return model.ErrPanic
 	case errors.Is(err, errBoom):

@@ -6,10 +6,14 @@
 // The model is exact only under the fuzz driver's rules: every operation runs
 // to completion (the tree is quiescent) before the next begins; children
 // return at once when cancelled, except children with Hang set, which ignore
-// cancellation and are abandoned after their Shutdown (always finite); no
-// WaitReady, watchdogs, backoff or auto shutdown. Under these rules the only
-// passage of time during an operation is the Shutdown wait of hung children,
-// which the model adds to its clock.
+// cancellation and are abandoned after their Shutdown (always finite); a
+// WaitReady child calls Ready at once, or returns at once before it (its
+// first FailStarts incarnations). Timed features (backoff delays, missed
+// heartbeats) are used only in trees without hung children, so that an
+// operation either takes no time or takes time with no deadline falling
+// inside it; Advance then lets the deadlines fall in order. Two deadlines
+// at the same instant make the order the tree takes them in unknown: the
+// model then sets Ambiguous and stops predicting.
 package model
 
 import (
@@ -55,9 +59,13 @@ const (
 	ErrPanic                   // the child panicked
 	ErrCanceled                // context.Canceled: stopped by the tree, or returned it while alive
 	ErrTimeout                 // abandoned after its Shutdown
+	ErrDecline                 // ErrDoNotRestart
+	ErrStopTree                // ErrStopTree
+	ErrWatchdog                // ErrWatchdogTimeout: missed its heartbeat
+	ErrStart                   // ErrStartFailed: returned before Ready
 )
 
-var errKindNames = [...]string{"nil", "boom", "panic", "canceled", "timeout"}
+var errKindNames = [...]string{"nil", "boom", "panic", "canceled", "timeout", "decline", "stop-tree", "watchdog", "start-failed"}
 
 func (k ErrKind) String() string {
 	if int(k) < len(errKindNames) {
@@ -74,24 +82,31 @@ const (
 	ExitError                // returns an error
 	ExitPanic                // panics
 	ExitCanceled             // returns context.Canceled while its context is alive
+	ExitDecline              // returns an error wrapping ErrDoNotRestart
+	ExitStopTree             // returns an error wrapping ErrStopTree
 )
 
+var exitNames = [...]string{"normal", "error", "panic", "canceled", "decline", "stop-tree"}
+
+func (e Exit) String() string { return exitNames[e] }
+
 func (e Exit) kind() ErrKind {
-	return [...]ErrKind{ErrNone, ErrBoom, ErrPanic, ErrCanceled}[e]
+	return [...]ErrKind{ErrNone, ErrBoom, ErrPanic, ErrCanceled, ErrDecline, ErrStopTree}[e]
 }
 
 // Result classifies an API call's error.
 type Result uint8
 
 const (
-	OK         Result = iota
-	Unknown           // ErrUnknownChild
-	NotRunning        // ErrNotRunning
-	Duplicate         // ErrDuplicateChild
-	Timeout           // ErrShutdownTimeout
+	OK          Result = iota
+	Unknown            // ErrUnknownChild
+	NotRunning         // ErrNotRunning
+	Duplicate          // ErrDuplicateChild
+	Timeout            // ErrShutdownTimeout
+	StartFailed        // ErrStartFailed
 )
 
-var resultNames = [...]string{"ok", "unknown", "not-running", "duplicate", "timeout"}
+var resultNames = [...]string{"ok", "unknown", "not-running", "duplicate", "timeout", "start-failed"}
 
 func (r Result) String() string {
 	if int(r) < len(resultNames) {
@@ -109,7 +124,26 @@ type Spec struct {
 	// Significant children stop the tree (AutoShutdown) when they exit by
 	// themselves and are not restarted.
 	Significant bool
+	WaitReady   bool
+	// FailStarts, shared by every copy of the spec, counts the incarnations
+	// left that return at once, before Ready, as FailHow says (WaitReady
+	// only).
+	FailStarts *int
+	FailHow    Exit
+	// Watchdog > 0: a child that does not Beat fails Watchdog after it starts.
+	Watchdog time.Duration
+	Beat     bool
 }
+
+// Wait is why a child that does not run shows as Restarting.
+type Wait uint8
+
+const (
+	NoWait   Wait = iota
+	Backoff       // its backoff delay runs until At
+	Grouped       // the group restart in progress will start it
+	Deferred      // its failure waits for the group restart in progress to end
+)
 
 // Child is the model's record of a child.
 type Child struct {
@@ -117,6 +151,24 @@ type Child struct {
 	Running  bool
 	Restarts int
 	Err      ErrKind
+	Wait     Wait
+	At       time.Duration // end of the backoff delay
+	WdAt     time.Duration // when its missed heartbeat is noticed; 0: never
+	Gen      int           // bumped by Terminate and Delete
+	started  time.Duration
+	streak   int
+}
+
+// Restarting reports whether the tree shows c as Restarting.
+func (c *Child) Restarting() bool { return c.Wait != NoWait }
+
+// plan is a group restart waiting out its backoff delay or starting.
+type plan struct {
+	cause   *Child
+	err     ErrKind
+	members []*Child
+	gens    []int
+	at      time.Duration // end of the delay; 0 once over
 }
 
 // Entry is one record of the tree's activity: "start x", "stop x" (returned
@@ -139,20 +191,42 @@ type Model struct {
 	Running  bool          // Run is executing
 	Log      []Entry
 
+	// Backoff: the n-th consecutive restart of a child waits
+	// BackoffInitial·2^(n-1), capped at BackoffMax (the tree's jitter is
+	// fixed at its middle). Zero: no backoff.
+	BackoffInitial, BackoffMax time.Duration
+	Unlimited                  bool // never give up
+
 	// Outcome of the current or last Run.
 	Returned    bool     // Run has returned
 	GaveUp      bool     // ErrTooManyRestarts
 	GaveUpChild string   // the child whose failure made it give up
 	GaveUpErr   ErrKind  // and its error
 	Abandoned   []string // children abandoned during this Run, in order
+	StartFailed string   // the child whose failed start failed Run (ErrStartFailed)
+	StopTree    string   // the child that stopped the tree (ErrStopTree)
+	StopErr     ErrKind  // its error, if StartFailed or StopTree
+
+	// Ambiguous: two deadlines fell at the same instant; the model no
+	// longer knows the order the tree took them in.
+	Ambiguous bool
+
+	// KnownDefects makes the model follow the core where it is reported to
+	// diverge from the specification, so that fuzzing can go on past them:
+	// Restart of a WaitReady child that declines before Ready fails with
+	// ErrStartFailed (instead of succeeding, as Add does), and a failed
+	// manual Restart keeps a Temporary or SimpleOneForOne child's spec.
+	KnownDefects bool
 
 	// Stale counts abandoned incarnations that are still blocked.
 	Stale int
 
-	window  []time.Duration // restart times, at most MaxRestarts+1
-	batches int
-	initial []Spec // the specs given to New: each Run starts afresh from them
-	stale   bool   // Children is what the last Run left; the next change or Run starts from initial
+	window   []time.Duration // restart times, at most MaxRestarts+1
+	batches  int
+	plan     *plan
+	deferred []*Child
+	initial  []Spec // the specs given to New: each Run starts afresh from them
+	stale    bool   // Children is what the last Run left; the next change or Run starts from initial
 }
 
 // New returns a tree that is not running, holding specs.
@@ -210,18 +284,107 @@ func (m *Model) Active() int {
 	return n
 }
 
+// startKind is who starts a child: it decides the fate of a failed start.
+type startKind uint8
+
+const (
+	byInitial startKind = iota
+	byAdd
+	byManual
+	byAuto
+)
+
 func (m *Model) start(c *Child, auto bool) {
-	c.Running = true
+	c.Running, c.Wait = true, NoWait
 	if auto {
 		c.Restarts++
 	}
+	c.started, c.WdAt = m.Now, 0
+	if c.Watchdog > 0 && !c.Beat {
+		c.WdAt = m.Now + c.Watchdog
+	}
 	m.log("start %s", c.Name)
+}
+
+// launch starts c; a WaitReady child with failed starts left returns at
+// once. It reports the outcome of a failed start for the caller (OK if the
+// child started, or declined to run).
+func (m *Model) launch(c *Child, by startKind) Result {
+	m.start(c, by == byAuto)
+	if !c.WaitReady || c.FailStarts == nil || *c.FailStarts == 0 {
+		return OK
+	}
+	*c.FailStarts--
+	how := c.FailHow
+	c.Running, c.WdAt = false, 0
+	m.log("exit %s", c.Name)
+	m.resetStreak(c)
+	out := decide(c.Restart, how.kind())
+	if out == outStay && how == ExitDecline {
+		m.failed(c, how.kind(), out)
+		if by == byManual && m.KnownDefects {
+			return StartFailed
+		}
+		return OK
+	}
+	if by == byAuto {
+		m.failed(c, ErrStart, out)
+		return OK
+	}
+	c.Err = ErrStart
+	switch {
+	case by == byAdd:
+		m.remove(c)
+	case by == byManual && !m.KnownDefects:
+		m.settle(c)
+	case by == byInitial && out != outStopTree:
+		m.end(func() { m.StartFailed, m.StopErr = c.Name, ErrStart })
+		m.shutdown()
+	}
+	if out == outStopTree {
+		m.stopTree(c, ErrStart)
+	}
+	return StartFailed
+}
+
+// end records why Run will end, if nothing did before.
+func (m *Model) end(f func()) {
+	if !m.GaveUp && m.StartFailed == "" && m.StopTree == "" && m.Running {
+		f()
+	}
+}
+
+type outcome uint8
+
+const (
+	outRestart outcome = iota
+	outStay
+	outStopTree
+)
+
+func decide(r Restart, k ErrKind) outcome {
+	switch {
+	case k == ErrStopTree:
+		return outStopTree
+	case k == ErrDecline:
+		return outStay
+	case r == Permanent, r == Transient && k != ErrNone:
+		return outRestart
+	}
+	return outStay
+}
+
+// resetStreak starts c's backoff streak afresh if it ran for BackoffMax.
+func (m *Model) resetStreak(c *Child) {
+	if m.BackoffInitial > 0 && m.Now-c.started >= m.BackoffMax {
+		c.streak = 0
+	}
 }
 
 // stop cancels a running child and waits for it; it reports whether the
 // child had to be abandoned.
 func (m *Model) stop(c *Child) bool {
-	c.Running = false
+	c.Running, c.WdAt = false, 0
 	if c.Hang {
 		m.Now += c.Shutdown
 		m.abandon(c, 0)
@@ -241,6 +404,7 @@ func (m *Model) abandon(c *Child, batch int) {
 
 // settle leaves a child that does not run as Stopped, or removes it.
 func (m *Model) settle(c *Child) {
+	c.Wait = NoWait
 	if c.Restart == Temporary || m.Strategy == SimpleOneForOne {
 		m.remove(c)
 	}
@@ -249,6 +413,9 @@ func (m *Model) settle(c *Child) {
 // record notes an automatic restart now and reports whether the tree may go
 // on: false when more than MaxRestarts restarts fall in (Now-Period, Now].
 func (m *Model) record() bool {
+	if m.Unlimited {
+		return true
+	}
 	m.window = append(m.window, m.Now)
 	if len(m.window) > m.MaxRestarts+1 {
 		m.window = m.window[1:]
@@ -269,12 +436,18 @@ func (m *Model) Run() {
 	}
 	m.fresh()
 	m.Running, m.Returned, m.GaveUp, m.GaveUpChild, m.GaveUpErr, m.Abandoned = true, false, false, "", ErrNone, nil
-	m.window = nil
+	m.StartFailed, m.StopTree, m.StopErr = "", "", ErrNone
+	m.window, m.plan, m.deferred = nil, nil, nil
 	for _, c := range m.Children {
-		c.Restarts, c.Err = 0, ErrNone
+		c.Restarts, c.Err, c.streak, c.Wait, c.WdAt = 0, ErrNone, 0, NoWait, 0
 	}
-	for _, c := range m.Children {
-		m.start(c, false)
+	for _, c := range slices.Clone(m.Children) {
+		if !m.Running {
+			break
+		}
+		if m.index(c) >= 0 && !c.Running {
+			m.launch(c, byInitial)
+		}
 	}
 }
 
@@ -288,6 +461,7 @@ func (m *Model) Cancel() {
 // shutdown stops every child in reverse start order (SimpleOneForOne: all at
 // once) and ends Run.
 func (m *Model) shutdown() {
+	m.plan, m.deferred = nil, nil
 	if m.Strategy == SimpleOneForOne {
 		m.batches++
 		b := m.batches
@@ -297,7 +471,7 @@ func (m *Model) shutdown() {
 			if !c.Running {
 				continue
 			}
-			c.Running = false
+			c.Running, c.WdAt = false, 0
 			if c.Hang {
 				wait = max(wait, c.Shutdown)
 				m.abandon(c, b)
@@ -320,9 +494,6 @@ func (m *Model) shutdown() {
 	m.Running, m.Returned, m.stale = false, true, true
 }
 
-// Advance lets time pass.
-func (m *Model) Advance(d time.Duration) { m.Now += d }
-
 // Release lets abandoned incarnations return: their late exits change nothing.
 func (m *Model) Release() { m.Stale = 0 }
 
@@ -332,44 +503,188 @@ func (m *Model) Exit(name string, how Exit) {
 	if c == nil || !c.Running || !m.Running {
 		panic("model: Exit of a child that does not run: " + name)
 	}
-	c.Running = false
-	c.Err = how.kind()
+	c.Running, c.WdAt = false, 0
 	m.log("exit %s", c.Name)
-	if !(c.Restart == Permanent || c.Restart == Transient && how != ExitNormal) {
+	m.resetStreak(c)
+	m.failed(c, how.kind(), decide(c.Restart, how.kind()))
+}
+
+// failed handles the exit by itself of c, which no longer runs, with error
+// k: restart it, leave it, or stop the tree.
+func (m *Model) failed(c *Child, k ErrKind, out outcome) {
+	c.Err = k
+	switch out {
+	case outStopTree:
+		m.settle(c)
+		m.stopTree(c, k)
+	case outStay:
 		m.settle(c)
 		m.autoShutdown(c)
+	default:
+		m.restart(c, k, false)
+	}
+}
+
+func (m *Model) stopTree(c *Child, k ErrKind) {
+	m.end(func() { m.StopTree, m.StopErr = c.Name, k })
+	if m.Running {
+		m.shutdown()
+	}
+}
+
+// restart acts on a failure of c that calls for a restart. Under a group
+// strategy, a failure while a group restart is in progress waits for its
+// end, unless it is a failed start of that restart (supersede), which
+// replaces it.
+func (m *Model) restart(c *Child, k ErrKind, supersede bool) {
+	group := m.Strategy == OneForAll || m.Strategy == RestForOne
+	if group && m.plan != nil {
+		if !supersede {
+			c.Wait = Deferred
+			m.deferred = append(m.deferred, c)
+			return
+		}
+		m.plan = nil
+	}
+	var delay time.Duration
+	if m.BackoffInitial > 0 {
+		c.streak++
+		delay = m.delay(c.streak)
+	}
+	switch {
+	case group:
+		m.groupRestart(c, k, delay)
+	case delay > 0:
+		c.Wait, c.At = Backoff, m.Now+delay
+	default:
+		m.restartNow(c, k)
+	}
+}
+
+// delay is the backoff before the streak-th consecutive restart.
+func (m *Model) delay(streak int) time.Duration {
+	d := m.BackoffInitial
+	for i := 1; i < streak && d < m.BackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, m.BackoffMax)
+}
+
+// restartNow records an automatic restart of c and performs it, or gives up.
+func (m *Model) restartNow(c *Child, k ErrKind) {
+	c.Wait = NoWait
+	if !m.record() {
+		m.giveUp(c, k)
 		return
 	}
-	switch m.Strategy {
-	case OneForOne, SimpleOneForOne:
-		if !m.record() {
-			m.giveUp(c)
-			return
-		}
-		m.start(c, true)
-	default:
-		members := m.Children
-		if m.Strategy == RestForOne {
-			members = members[m.index(c):]
-		}
-		members = slices.Clone(members)
-		for i := len(members) - 1; i >= 0; i-- {
-			mb := members[i]
-			if mb != c && mb.Running {
-				m.stop(mb)
-			}
-			if mb.Restart == Temporary && mb != c {
+	m.launch(c, byAuto)
+}
+
+// groupRestart stops the other members of c's group in reverse start order,
+// then, after delay, starts them all in start order.
+func (m *Model) groupRestart(c *Child, k ErrKind, delay time.Duration) {
+	members := m.Children
+	if m.Strategy == RestForOne {
+		members = members[m.index(c):]
+	}
+	p := &plan{cause: c, err: k, members: slices.Clone(members)}
+	for _, mb := range p.members {
+		p.gens = append(p.gens, mb.Gen)
+	}
+	for i := len(p.members) - 1; i >= 0; i-- {
+		mb := p.members[i]
+		switch {
+		case mb.Running:
+			m.stop(mb)
+			if mb.Restart == Temporary {
 				m.remove(mb) // a Temporary bystander is not restarted
+			} else {
+				mb.Wait = Grouped
+			}
+		case m.index(mb) >= 0:
+			mb.Wait = Grouped
+		}
+	}
+	m.plan = p
+	if delay > 0 {
+		p.at = m.Now + delay
+		return
+	}
+	m.planStart(p)
+}
+
+// planStart records the group restart and starts its members in order; a
+// member terminated or deleted since the plan was made cuts it short.
+func (m *Model) planStart(p *plan) {
+	p.at = 0
+	if !m.record() {
+		m.plan = nil
+		m.giveUp(p.cause, p.err)
+		return
+	}
+	for j, mb := range p.members {
+		if mb.Gen != p.gens[j] {
+			for _, o := range p.members[j:] {
+				if o.Wait == Grouped {
+					o.Wait = NoWait
+				}
+			}
+			break
+		}
+		if mb.Wait != Grouped || m.index(mb) < 0 {
+			continue
+		}
+		mb.Wait = NoWait
+		m.start(mb, true)
+		if m.failStart(mb) {
+			if m.plan != p {
+				return // replaced by a new group restart, or the tree stopped
 			}
 		}
-		if !m.record() {
-			m.giveUp(c)
-			return
-		}
-		for _, mb := range members {
-			if m.index(mb) >= 0 {
-				m.start(mb, true)
-			}
+	}
+	m.finish(p)
+}
+
+// failStart makes a member that the plan just started fail at once if it
+// must (launch's byAuto path, where a restart supersedes the plan).
+func (m *Model) failStart(c *Child) bool {
+	if !c.WaitReady || c.FailStarts == nil || *c.FailStarts == 0 {
+		return false
+	}
+	*c.FailStarts--
+	how := c.FailHow
+	c.Running, c.WdAt = false, 0
+	m.log("exit %s", c.Name)
+	m.resetStreak(c)
+	out := decide(c.Restart, how.kind())
+	k := ErrStart
+	if out == outStay && how == ExitDecline {
+		k = how.kind()
+	}
+	c.Err = k
+	switch out {
+	case outStopTree:
+		m.settle(c)
+		m.stopTree(c, k)
+	case outStay:
+		m.settle(c)
+		m.autoShutdown(c)
+	default:
+		m.restart(c, k, true)
+	}
+	return true
+}
+
+// finish ends the plan and handles the failures deferred behind it.
+func (m *Model) finish(p *plan) {
+	if m.plan == p {
+		m.plan = nil
+	}
+	for len(m.deferred) > 0 && m.plan == nil && m.Running {
+		c := m.deferred[0]
+		m.deferred = m.deferred[1:]
+		if c.Wait == Deferred && m.index(c) >= 0 {
+			m.restart(c, c.Err, false)
 		}
 	}
 }
@@ -377,7 +692,7 @@ func (m *Model) Exit(name string, how Exit) {
 // autoShutdown stops the tree when the exit of c, which is not restarted,
 // calls for it.
 func (m *Model) autoShutdown(c *Child) {
-	if !c.Significant {
+	if !c.Significant || !m.Running {
 		return
 	}
 	switch m.AutoShutdown {
@@ -385,7 +700,7 @@ func (m *Model) autoShutdown(c *Child) {
 		m.shutdown()
 	case AllSignificant:
 		for _, o := range m.Children {
-			if o.Significant && o.Running {
+			if o.Significant && (o.Running || o.Restarting()) {
 				return
 			}
 		}
@@ -393,9 +708,58 @@ func (m *Model) autoShutdown(c *Child) {
 	}
 }
 
-func (m *Model) giveUp(c *Child) {
-	m.GaveUp, m.GaveUpChild, m.GaveUpErr = true, c.Name, c.Err
+func (m *Model) giveUp(c *Child, k ErrKind) {
+	m.end(func() { m.GaveUp, m.GaveUpChild, m.GaveUpErr = true, c.Name, k })
 	m.shutdown()
+}
+
+// Advance lets time pass, the deadlines falling due in order.
+func (m *Model) Advance(d time.Duration) {
+	end := m.Now + d
+	for m.Running && !m.Ambiguous {
+		at, run := m.next()
+		if run == nil || at > end {
+			break
+		}
+		m.Now = at
+		run()
+	}
+	m.Now = end
+}
+
+// next returns the earliest deadline and what it does; two at the same
+// instant make the model ambiguous.
+func (m *Model) next() (time.Duration, func()) {
+	var best time.Duration
+	var run func()
+	consider := func(at time.Duration, f func()) {
+		switch {
+		case run == nil || at < best:
+			best, run = at, f
+		case at == best:
+			m.Ambiguous = true
+		}
+	}
+	for _, c := range m.Children {
+		switch {
+		case c.Wait == Backoff:
+			consider(c.At, func() { m.restartNow(c, c.Err) })
+		case c.Running && c.WdAt > 0:
+			consider(c.WdAt, func() { m.watchdog(c) })
+		}
+	}
+	if p := m.plan; p != nil && p.at > 0 {
+		consider(p.at, func() { m.planStart(p) })
+	}
+	return best, run
+}
+
+// watchdog fails a child that missed its heartbeat.
+func (m *Model) watchdog(c *Child) {
+	c.Running, c.WdAt = false, 0
+	m.log("exit %s", c.Name)
+	m.resetStreak(c)
+	m.failed(c, ErrWatchdog, decide(c.Restart, ErrWatchdog))
 }
 
 // Add adds a child: started at once when the tree runs, queued otherwise.
@@ -412,7 +776,7 @@ func (m *Model) Add(s Spec) Result {
 	c := &Child{Spec: s}
 	m.Children = append(m.Children, c)
 	if m.Running {
-		m.start(c, false)
+		return m.launch(c, byAdd)
 	}
 	return OK
 }
@@ -427,6 +791,7 @@ func (m *Model) Terminate(name string) Result {
 	if c == nil {
 		return Unknown
 	}
+	c.Gen++
 	res := m.halt(c)
 	m.settle(c)
 	return res
@@ -441,7 +806,9 @@ func (m *Model) Delete(name string) Result {
 	if c == nil {
 		return Unknown
 	}
+	c.Gen++
 	res := m.halt(c)
+	c.Wait = NoWait
 	m.remove(c)
 	return res
 }
@@ -464,6 +831,6 @@ func (m *Model) Restart(name string) Result {
 		return Unknown
 	}
 	m.halt(c)
-	m.start(c, false)
-	return OK
+	c.Wait = NoWait
+	return m.launch(c, byManual)
 }

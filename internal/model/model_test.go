@@ -71,3 +71,76 @@ func TestSimpleOneForOne(t *testing.T) {
 	assert.Equal(t, 3*time.Second, m.Now)
 	assert.Equal(t, []string{"y"}, m.Abandoned)
 }
+
+func TestBackoffDelaysDoubleUpToMaxAndReset(t *testing.T) {
+	m := New(OneForOne, 100, time.Hour, Spec{Name: "a", Shutdown: time.Second})
+	m.BackoffInitial, m.BackoffMax = 100*time.Millisecond, 300*time.Millisecond
+	m.Run()
+	var delays []time.Duration
+	for i := 0; i < 4; i++ {
+		m.Exit("a", ExitError)
+		c := m.Get("a")
+		assert.True(t, c.Restarting())
+		delays = append(delays, c.At-m.Now)
+		m.Advance(c.At - m.Now)
+		assert.True(t, c.Running)
+	}
+	assert.Equal(t, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond, 300 * time.Millisecond}, delays)
+	m.Advance(300 * time.Millisecond) // ran for max: the streak starts afresh
+	m.Exit("a", ExitError)
+	assert.Equal(t, 100*time.Millisecond, m.Get("a").At-m.Now)
+	assert.Equal(t, 300*time.Millisecond, m.delay(64), "no overflow on long streaks")
+}
+
+func TestWatchdogFailsAndGroupDelayIsCut(t *testing.T) {
+	m := New(OneForAll, 10, time.Hour,
+		Spec{Name: "a", Shutdown: time.Second, Watchdog: time.Second},
+		Spec{Name: "b", Shutdown: time.Second},
+		Spec{Name: "c", Shutdown: time.Second})
+	m.BackoffInitial, m.BackoffMax = 500*time.Millisecond, time.Second
+	m.Run()
+	m.Log = nil
+	m.Advance(time.Second) // a missed its heartbeat: b and c stop, all wait 500ms
+	assert.Equal(t, []string{"exit a", "stop c", "stop b"}, texts(m.Log))
+	assert.Equal(t, ErrWatchdog, m.Get("a").Err)
+	for _, c := range m.Children {
+		assert.True(t, c.Restarting(), c.Name)
+	}
+	assert.Equal(t, OK, m.Terminate("b")) // cuts the group restart short at b
+	m.Advance(500 * time.Millisecond)
+	assert.True(t, m.Get("a").Running)
+	assert.False(t, m.Get("b").Running || m.Get("b").Restarting())
+	assert.False(t, m.Get("c").Running || m.Get("c").Restarting())
+}
+
+func TestFailedStarts(t *testing.T) {
+	one := func() *int { n := 1; return &n }
+	m := New(OneForOne, 10, time.Hour, Spec{Name: "a", Shutdown: time.Second})
+	m.Run()
+	assert.Equal(t, StartFailed, m.Add(Spec{Name: "w", Shutdown: time.Second, WaitReady: true, FailStarts: one(), FailHow: ExitError}))
+	assert.Nil(t, m.Get("w"), "a failed Add keeps nothing")
+	assert.Equal(t, OK, m.Add(Spec{Name: "d", Shutdown: time.Second, WaitReady: true, FailStarts: one(), FailHow: ExitDecline}))
+	assert.False(t, m.Get("d").Running, "declined: kept, Stopped")
+	m.Cancel()
+	m.initial = append(m.initial, Spec{Name: "f", Shutdown: time.Second, WaitReady: true, FailStarts: one(), FailHow: ExitPanic})
+	m.Run()
+	assert.True(t, m.Returned)
+	assert.Equal(t, "f", m.StartFailed)
+}
+
+func TestStopTreeAndUnlimited(t *testing.T) {
+	m := New(OneForOne, 0, time.Hour, Spec{Name: "a", Shutdown: time.Second}, Spec{Name: "b", Shutdown: time.Second})
+	m.Unlimited = true
+	m.Run()
+	for i := 0; i < 5; i++ {
+		m.Exit("a", ExitError)
+	}
+	assert.False(t, m.Returned)
+	assert.Equal(t, 5, m.Get("a").Restarts)
+	m.Exit("a", ExitDecline)
+	assert.False(t, m.Get("a").Running)
+	m.Log = nil
+	m.Exit("b", ExitStopTree)
+	assert.True(t, m.Returned)
+	assert.Equal(t, "b", m.StopTree)
+}

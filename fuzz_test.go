@@ -38,9 +38,9 @@ import (
 //     runs found three core defects (regress_test.go:
 //     TestRegress_DeclinedInitialStartIsRetried,
 //     TestRegress_RestartOfDecliningChildFails,
-//     TestRegress_FailedRestartKeepsTemporary), which the driver and model
-//     now step around (fuzzAvoidDeclinedInitialStart, fuzzKnownDefects),
-//     and one model defect (backoff overflow on long streaks, fixed);
+//     TestRegress_FailedRestartKeepsTemporary; the driver and model stepped
+//     around them until the core was fixed), and one model defect (backoff
+//     overflow on long streaks, fixed);
 //   - then 34m1s: 2,421,323 execs, and 12m: 984,369 execs; 0 divergences
 //     (3,405,692 execs in 46m, alongside FuzzInflight on the other core).
 func FuzzTree(f *testing.F) {
@@ -101,21 +101,8 @@ func (d *fuzzDriver) fuzzSpec(name string, b, e byte) model.Spec {
 	}
 	s.FailStarts = &n
 	s.FailHow = fuzzHow(b ^ e>>2)
-	if s.FailHow == model.ExitDecline && fuzzAvoidDeclinedInitialStart && (!d.m.Running || d.m.Returned) {
-		s.FailHow = model.ExitError
-	}
 	return s
 }
-
-// fuzzAvoidDeclinedInitialStart keeps children that Run's initial start
-// will start from declining before Ready: the core starts them again at once
-// (TestRegress_DeclinedInitialStartIsRetried). Remove once that is fixed.
-const fuzzAvoidDeclinedInitialStart = true
-
-// fuzzKnownDefects makes the model follow the core in the defects that
-// TestRegress_RestartOfDecliningChildFails and
-// TestRegress_FailedRestartKeepsTemporary report. Set false once fixed.
-const fuzzKnownDefects = true
 
 // fuzzHow decodes how a child ends by itself: mostly failures, some normal
 // exits, few ErrDoNotRestart and fewer ErrStopTree (which end the run).
@@ -327,7 +314,6 @@ func newFuzzDriver(t *testing.T, at func(int) byte) (*fuzzDriver, int) {
 	d.m = model.New(strategy, maxR, period, specs...) // now with the specs each Run starts from
 	d.m.AutoShutdown = auto
 	d.m.BackoffInitial, d.m.BackoffMax, d.m.Unlimited = boInit, boMax, unlimited
-	d.m.KnownDefects = fuzzKnownDefects
 	var err error
 	d.tr, err = New(append(opts, WithChildren(real...))...)
 	if err != nil {

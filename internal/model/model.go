@@ -211,13 +211,6 @@ type Model struct {
 	// longer knows the order the tree took them in.
 	Ambiguous bool
 
-	// KnownDefects makes the model follow the core where it is reported to
-	// diverge from the specification, so that fuzzing can go on past them:
-	// Restart of a WaitReady child that declines before Ready fails with
-	// ErrStartFailed (instead of succeeding, as Add does), and a failed
-	// manual Restart keeps a Temporary or SimpleOneForOne child's spec.
-	KnownDefects bool
-
 	// Stale counts abandoned incarnations that are still blocked.
 	Stale int
 
@@ -322,9 +315,6 @@ func (m *Model) launch(c *Child, by startKind) Result {
 	out := decide(c.Restart, how.kind())
 	if out == outStay && how == ExitDecline {
 		m.failed(c, how.kind(), out)
-		if by == byManual && m.KnownDefects {
-			return StartFailed
-		}
 		return OK
 	}
 	if by == byAuto {
@@ -335,7 +325,7 @@ func (m *Model) launch(c *Child, by startKind) Result {
 	switch {
 	case by == byAdd:
 		m.remove(c)
-	case by == byManual && !m.KnownDefects:
+	case by == byManual:
 		m.settle(c)
 	case by == byInitial && out != outStopTree:
 		m.end(func() { m.StartFailed, m.StopErr = c.Name, ErrStart })

@@ -68,6 +68,12 @@ func printTable(res results, cfg config) {
 	fmt.Printf("| scaling: churn %d / churn %d resident | %.2f | %.2f | %.2f | | | arbor ≤ 1.1 | %s |\n",
 		n, cfg.small, sc("arbor"), sc("suture"), sc("bare"), pass(sc("arbor") <= 1.1))
 
+	printSpread(res, rows)
+}
+
+// printSpread prints the lowest and highest value of every row over the
+// rounds.
+func printSpread(res results, rows []row) {
 	fmt.Printf("\nspread (min–max over rounds), arbor / suture / bare:\n\n")
 	for _, r := range rows {
 		fmt.Printf("- %s:", r.metric)

@@ -125,10 +125,19 @@ func parseFlags() config {
 	flag.IntVar(&cfg.rounds, "rounds", 5, "rounds; contenders are interleaved within each round")
 	flag.BoolVar(&cfg.million, "million", false, "add 1,000,000 children to the sweep (heavy: ~3 GB, minutes)")
 	flag.StringVar(&cfg.svg, "svg", "", "write the scaling plot (SVG) to this file")
+	replot := flag.String("replot", "", "with -svg: draw the plot from this saved -v log (stderr) instead of measuring")
 	flag.BoolVar(&cfg.verbose, "v", false, "print every measurement")
 	godebug := flag.String("godebug", "adaptivestackstart=0",
 		"GODEBUG settings the program re-executes itself with (empty: run as is); see BENCHMARKS.md")
 	flag.Parse()
+	if *replot != "" {
+		f, err := os.Open(*replot)
+		must(err)
+		res, sizes, err := parseRounds(f)
+		must(err)
+		must(os.WriteFile(cfg.svg, []byte(scalingPlot(res, sizes)), 0o644))
+		os.Exit(0)
+	}
 	if *godebug != "" && os.Getenv("ARBOR_BENCH_REEXEC") == "" {
 		reexec(*godebug)
 	}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/xml"
+	"slices"
 	"strings"
 	"testing"
 
@@ -106,5 +107,23 @@ func TestCountAndTickLabels(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)
 		}
+	}
+}
+
+func TestParseRoundsReadsTheVerboseLines(t *testing.T) {
+	log := "round 1 (load 1 1 1)\n  arbor   spawn@1000=3000 churn@1000=3500 spawn@1000000=4000\n" +
+		"  bare    spawn@1000=1000 churn@1000=700\nround 2\n  arbor   spawn@1000=3100\n"
+	res, sizes, err := parseRounds(strings.NewReader(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(sizes, []int{1000, 1000000}) {
+		t.Errorf("sizes %v", sizes)
+	}
+	if got := res[key(mSpawn, 1000)]["arbor"]; !slices.Equal(got, []float64{3000, 3100}) {
+		t.Errorf("arbor spawn@1000: %v", got)
+	}
+	if got := res[key(mChurn, 1000)]["bare"]; !slices.Equal(got, []float64{700}) {
+		t.Errorf("bare churn@1000: %v", got)
 	}
 }

@@ -37,7 +37,7 @@ func scalingPlot(res results, sizes []int) string {
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="13">`+"\n",
 		plotW, plotH, plotW, plotH)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", plotW, plotH)
-	fmt.Fprintf(&b, `<text x="%d" y="24" text-anchor="middle" font-size="17" font-weight="bold">Cost per operation against resident children (medians; lower is better)</text>`+"\n", plotW/2)
+	fmt.Fprintf(&b, `<text x="%d" y="24" text-anchor="middle" font-size="17" font-weight="bold">Cost per operation against resident children (medians over the rounds; lower is better)</text>`+"\n", plotW/2)
 	legend(&b)
 	panel(&b, res, sizes, mChurn, "Add+Delete churn, per pair", panelLeft)
 	panel(&b, res, sizes, mSpawn, "spawn, per child", panelLeft+panelW+panelGap)

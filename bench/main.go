@@ -9,6 +9,8 @@
 //	go run . -quick             # smoke test: small sizes, 2 rounds
 //	go run . -million -rounds 3 -svg ../docs/bench-scaling.svg
 //	                            # adds 1,000,000 children; writes the plot
+//	go run . -replot round.log -svg ../docs/bench-scaling.svg
+//	                            # redraws the plot from a saved -v log (stderr)
 //
 // See ../BENCHMARKS.md for what each workload does and what the numbers mean.
 package main

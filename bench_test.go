@@ -7,17 +7,36 @@ package supervisor
 //
 // The comparison with suture and bare goroutines is the program in bench/
 // (see BENCHMARKS.md). Every benchmark stops its tree: TestMain checks for
-// leaked goroutines.
+// leaked goroutines. The 1,000,000-children cases run only with -million
+// (several GB and minutes):
+//
+//	go test -run '^$' -bench 'Population|AddDelete/' -benchmem . -million
 
 import (
 	"context"
+	"flag"
+	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 )
+
+var benchMillion = flag.Bool("million", false, "benchmarks: also run the 1,000,000-children cases")
+
+// skipHeavy skips a case of n children unless it is small or asked for.
+func skipHeavy(b *testing.B, n int) {
+	b.Helper()
+	if n > 1_000 && testing.Short() {
+		b.Skip("short")
+	}
+	if n >= 1_000_000 && !*benchMillion {
+		b.Skip("1,000,000 children: run with -million")
+	}
+}
 
 func blockUntilCancelled(ctx context.Context) error {
 	<-ctx.Done()
@@ -50,14 +69,13 @@ func residentTree(b *testing.B, n int) *Tree {
 }
 
 // BenchmarkAddDelete: one Add (returns once the child runs) and one Delete
-// (returns once it has returned) on a SimpleOneForOne tree holding 1,000
-// other children; per pair.
+// (returns once it has returned) on a SimpleOneForOne tree holding
+// `resident` other children; per pair. The cost against the population is
+// the scaling figure.
 func BenchmarkAddDelete(b *testing.B) {
-	for _, resident := range []int{1_000, 100_000} {
+	for _, resident := range []int{1_000, 10_000, 100_000, 1_000_000} {
 		b.Run("resident="+strconv.Itoa(resident), func(b *testing.B) {
-			if resident > 1_000 && testing.Short() {
-				b.Skip("short")
-			}
+			skipHeavy(b, resident)
 			t := residentTree(b, resident)
 			spec := Spec{Run: blockUntilCancelled}
 			b.ReportAllocs()
@@ -72,6 +90,93 @@ func BenchmarkAddDelete(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkAddDeleteParallel: Add+Delete pairs from 1, 2 and 8 concurrent
+// callers on one SimpleOneForOne tree holding 10,000 children; ns/op is per
+// pair (wall time / pairs), pairs/s the throughput. The target: 2 callers
+// at least 1.6× the pairs/s of one on 2 cores, 8 no worse than 2.
+func BenchmarkAddDeleteParallel(b *testing.B) {
+	for _, callers := range []int{1, 2, 8} {
+		b.Run("callers="+strconv.Itoa(callers), func(b *testing.B) {
+			t := residentTree(b, 10_000)
+			spec := Spec{Run: blockUntilCancelled}
+			var next atomic.Int64
+			var failed atomic.Pointer[error]
+			b.ReportAllocs()
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for range callers {
+				wg.Go(func() {
+					for next.Add(1) <= int64(b.N) {
+						name, err := t.Add(spec)
+						if err == nil {
+							err = t.Delete(name)
+						}
+						if err != nil {
+							failed.Store(&err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			if err := failed.Load(); err != nil {
+				b.Fatal(*err)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pairs/s")
+		})
+	}
+}
+
+// BenchmarkPopulation: spawn n children one after the other into one
+// SimpleOneForOne tree, measure heap+stack per child, then stop the tree
+// (all at once). Reports ns/spawn, ns/stop and B/child; ns/op is the whole
+// cycle. For the memory figure to be stable, run with
+// GODEBUG=adaptivestackstart=0 (see BENCHMARKS.md).
+func BenchmarkPopulation(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
+			skipHeavy(b, n)
+			spec := Spec{Run: blockUntilCancelled}
+			var spawn, stop time.Duration
+			var mem float64
+			for b.Loop() {
+				m0 := heapAndStack()
+				t, err := New(WithStrategy(SimpleOneForOne))
+				require.NoError(b, err)
+				ctx, cancel := context.WithCancel(context.Background())
+				errc := t.Start(ctx)
+				t0 := time.Now()
+				for range n {
+					if _, err := t.Add(spec); err != nil {
+						b.Fatal(err)
+					}
+				}
+				spawn += time.Since(t0)
+				b.StopTimer()
+				mem += float64(heapAndStack()-m0) / float64(n)
+				b.StartTimer()
+				t0 = time.Now()
+				cancel()
+				require.NoError(b, <-errc)
+				stop += time.Since(t0)
+			}
+			b.ReportMetric(float64(spawn.Nanoseconds())/float64(b.N*n), "ns/spawn")
+			b.ReportMetric(float64(stop.Nanoseconds())/float64(b.N*n), "ns/stop")
+			b.ReportMetric(mem/float64(b.N), "B/child")
+		})
+	}
+}
+
+// heapAndStack is HeapInuse + StackInuse after two collections.
+func heapAndStack() int64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse + ms.StackInuse)
 }
 
 // BenchmarkAddWaitReady: Add of a WaitReady child that calls Ready at once,

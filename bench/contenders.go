@@ -1,3 +1,6 @@
+// contenders.go: the three ways of running goroutines that are compared
+// (arbor, suture, bare) and the workloads each runs.
+
 package main
 
 import (
@@ -20,15 +23,36 @@ var errBoom = errors.New("boom")
 // A population is created with open, filled with spawn (each child calls
 // started.Done once it runs, then blocks until cancelled), exercised with
 // churn (one extra child added and removed, m times), and torn down with
-// close, which returns once every child has returned. restart is separate:
-// it runs one always-failing child until it has been restarted m times.
+// close, which returns once every child has returned. churnPar is churn
+// from several goroutines at once (m pairs in all, shared out evenly).
+// restart is separate: it runs one always-failing child until it has been
+// restarted m times.
 type contender interface {
 	name() string
 	open()
 	spawn(n int)
 	churn(m int)
+	churnPar(m, callers int)
 	close()
 	restart(m int)
+}
+
+// parallel runs op m times in all from callers goroutines, each running its
+// share one after the other, and returns once all are done.
+func parallel(m, callers int, op func()) {
+	var wg sync.WaitGroup
+	for i := range callers {
+		share := m / callers
+		if i < m%callers {
+			share++
+		}
+		wg.Go(func() {
+			for range share {
+				op()
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // ---------------------------------------------------------------- arbor
@@ -78,6 +102,17 @@ func (a *arborC) churn(m int) {
 		must(err)
 		must(a.tree.Delete(name))
 	}
+}
+
+// churnPar: churn's Add + Delete pairs from several callers at once, all on
+// the one tree.
+func (a *arborC) churnPar(m, callers int) {
+	spec := supervisor.Spec{Run: blockRun}
+	parallel(m, callers, func() {
+		name, err := a.tree.Add(spec)
+		must(err)
+		must(a.tree.Delete(name))
+	})
 }
 
 // close cancels Run's context and waits for Run to return (SimpleOneForOne
@@ -193,6 +228,15 @@ func (s *sutureC) churn(m int) {
 	}
 }
 
+// churnPar: churn's Add + RemoveAndWait pairs from several callers at once,
+// all on the one supervisor.
+func (s *sutureC) churnPar(m, callers int) {
+	parallel(m, callers, func() {
+		tok := s.sup.Add(svc{})
+		must(s.sup.RemoveAndWait(tok, 0))
+	})
+}
+
 // close cancels Serve's context and waits for Serve to return (it cancels
 // every service and waits for all of them).
 func (s *sutureC) close() {
@@ -246,16 +290,23 @@ func (b *bareC) spawn(n int) {
 // for until it has returned.
 func (b *bareC) churn(m int) {
 	for range m {
-		ctx, cancel := context.WithCancel(b.ctx)
-		done := make(chan struct{})
-		go func() {
-			<-ctx.Done()
-			close(done)
-		}()
-		cancel()
-		<-done
+		b.churnOne()
 	}
 }
+
+func (b *bareC) churnOne() {
+	ctx, cancel := context.WithCancel(b.ctx)
+	done := make(chan struct{})
+	go func() {
+		<-ctx.Done()
+		close(done)
+	}()
+	cancel()
+	<-done
+}
+
+// churnPar: churn's pairs from several callers at once.
+func (b *bareC) churnPar(m, callers int) { parallel(m, callers, b.churnOne) }
 
 // close: cancel + wg.Wait.
 func (b *bareC) close() {

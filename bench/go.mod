@@ -7,4 +7,6 @@ require (
 	github.com/thejerf/suture/v4 v4.0.6
 )
 
+require go.uber.org/goleak v1.3.0
+
 replace github.com/arbor-go/supervisor => ../

@@ -7,6 +7,10 @@
 //
 //	go run . -rounds 5          # full size: N = 100,000
 //	go run . -quick             # smoke test: small sizes, 2 rounds
+//	go run . -million -rounds 3 -svg ../docs/bench-scaling.svg
+//	                            # adds 1,000,000 children; writes the plot
+//	go run . -replot round.log -svg ../docs/bench-scaling.svg
+//	                            # redraws the plot from a saved -v log (stderr)
 //
 // See ../BENCHMARKS.md for what each workload does and what the numbers mean.
 package main
@@ -23,16 +27,21 @@ import (
 )
 
 type config struct {
-	n        int // children for spawn, stop, memory, and the large churn
-	resident int // residents for the churn workload
-	small    int // residents for the small end of the scaling workload
-	churnOps int // Add+Delete pairs per churn measurement
-	restarts int // restarts per restart measurement
+	n        int   // children for spawn, stop, memory, and the large churn
+	resident int   // residents for the churn workload
+	small    int   // residents for the small end of the scaling workload
+	sizes    []int // populations of the scaling sweep (spawn, stop, memory, churn at each)
+	callers  []int // concurrent callers of the throughput workload
+	churnOps int   // Add+Delete pairs per churn measurement
+	restarts int   // restarts per restart measurement
 	rounds   int
+	million  bool   // the sweep includes 1,000,000 children
+	svg      string // where to write the scaling plot; empty: nowhere
 	verbose  bool
 }
 
-// metric names, in table order.
+// metric names, in table order. The population workloads are recorded per
+// population: key(mSpawn, 100000) is "spawn@100000".
 const (
 	mSpawn    = "spawn"
 	mStop     = "stop"
@@ -41,12 +50,14 @@ const (
 	mMem      = "memory"
 	mMemHeap  = "memory-heap"
 	mMemStack = "memory-stack"
-	mChurnLo  = "churn-small"
-	mChurnHi  = "churn-large"
-	mScaling  = "scaling"
+	mPar      = "pairs/s" // throughput, key(mPar, callers)
 	unitNs    = "ns"
 	unitBytes = "B"
+	unitOps   = "/s"
+	million   = 1_000_000
 )
+
+func key(metric string, n int) string { return fmt.Sprintf("%s@%d", metric, n) }
 
 // results[metric][contender] holds one value per round.
 type results map[string]map[string][]float64
@@ -59,25 +70,7 @@ func (r results) add(metric, who string, v float64) {
 }
 
 func main() {
-	var cfg config
-	quick := flag.Bool("quick", false, "small sizes and 2 rounds, for a smoke test")
-	flag.IntVar(&cfg.n, "n", 100_000, "children for spawn, stop, memory and the large end of scaling")
-	flag.IntVar(&cfg.resident, "resident", 10_000, "resident children for churn")
-	flag.IntVar(&cfg.small, "small", 1_000, "resident children for the small end of scaling")
-	flag.IntVar(&cfg.churnOps, "churn-ops", 20_000, "Add+Delete pairs per churn measurement")
-	flag.IntVar(&cfg.restarts, "restarts", 50_000, "restarts per restart measurement")
-	flag.IntVar(&cfg.rounds, "rounds", 5, "rounds; contenders are interleaved within each round")
-	flag.BoolVar(&cfg.verbose, "v", false, "print every measurement")
-	godebug := flag.String("godebug", "adaptivestackstart=0",
-		"GODEBUG settings the program re-executes itself with (empty: run as is); see BENCHMARKS.md")
-	flag.Parse()
-	if *godebug != "" && os.Getenv("ARBOR_BENCH_REEXEC") == "" {
-		reexec(*godebug)
-	}
-	if *quick {
-		cfg = config{n: 5_000, resident: 1_000, small: 100, churnOps: 2_000, restarts: 5_000, rounds: 2, verbose: cfg.verbose}
-	}
-
+	cfg := parseFlags()
 	mk := []func() contender{
 		func() contender { return &arborC{} },
 		func() contender { return &sutureC{} },
@@ -86,16 +79,18 @@ func main() {
 	fmt.Printf("# arbor vs suture vs bare goroutines\n\n")
 	fmt.Printf("go %s %s/%s, GOMAXPROCS=%d, NumCPU=%d, %s\n", strings.TrimPrefix(runtime.Version(), "go"),
 		runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU(), cpuModel())
-	fmt.Printf("GODEBUG=%s\n", os.Getenv("GODEBUG"))
-	fmt.Printf("N=%d, churn: %d pairs at %d resident, scaling: %d vs %d resident, restarts=%d, rounds=%d\n\n",
-		cfg.n, cfg.churnOps, cfg.resident, cfg.small, cfg.n, cfg.restarts, cfg.rounds)
+	fmt.Printf("GODEBUG=%s, load average at start: %s\n", os.Getenv("GODEBUG"), loadAvg())
+	fmt.Printf("N=%d, churn: %d pairs at %d resident, sweep: %v, callers: %v, restarts=%d, rounds=%d\n\n",
+		cfg.n, cfg.churnOps, cfg.resident, cfg.sizes, cfg.callers, cfg.restarts, cfg.rounds)
 
 	// Warm up: fill the runtime's free goroutine list, so that goroutine
 	// descriptors are reused in every measured round, for everyone alike.
 	warm := cfg
 	warm.churnOps, warm.restarts = cfg.churnOps/10, cfg.restarts/10
 	for _, f := range mk {
-		runRound(f(), warm, results{})
+		c := f()
+		big(c, cfg.sizes[len(cfg.sizes)-1], warm.churnOps, results{})
+		c.restart(warm.restarts)
 	}
 
 	res := results{}
@@ -106,13 +101,60 @@ func main() {
 			order[i] = mk[(i+round)%len(mk)]
 		}
 		if cfg.verbose {
-			fmt.Fprintf(os.Stderr, "round %d\n", round+1)
+			fmt.Fprintf(os.Stderr, "round %d (load %s)\n", round+1, loadAvg())
 		}
 		runWorkloads(order, cfg, res)
 	}
 	elapsed := time.Since(start)
 	printTable(res, cfg)
-	fmt.Printf("\n(%d rounds in %.1fs)\n", cfg.rounds, elapsed.Seconds())
+	printSweep(res, cfg)
+	printThroughput(res, cfg)
+	fmt.Printf("\n(%d rounds in %.1fs; load average at the end: %s)\n", cfg.rounds, elapsed.Seconds(), loadAvg())
+	if cfg.svg != "" {
+		must(os.WriteFile(cfg.svg, []byte(scalingPlot(res, cfg.sizes)), 0o644))
+		fmt.Printf("plot written to %s\n", cfg.svg)
+	}
+}
+
+func parseFlags() config {
+	var cfg config
+	quick := flag.Bool("quick", false, "small sizes and 2 rounds, for a smoke test")
+	flag.IntVar(&cfg.n, "n", 100_000, "children for spawn, stop, memory and the large end of scaling")
+	flag.IntVar(&cfg.resident, "resident", 10_000, "resident children for churn and the throughput workload")
+	flag.IntVar(&cfg.small, "small", 1_000, "resident children for the small end of scaling")
+	flag.IntVar(&cfg.churnOps, "churn-ops", 20_000, "Add+Delete pairs per churn and throughput measurement")
+	flag.IntVar(&cfg.restarts, "restarts", 50_000, "restarts per restart measurement")
+	flag.IntVar(&cfg.rounds, "rounds", 5, "rounds; contenders are interleaved within each round")
+	flag.BoolVar(&cfg.million, "million", false, "add 1,000,000 children to the sweep (heavy: ~3 GB, minutes)")
+	flag.StringVar(&cfg.svg, "svg", "", "write the scaling plot (SVG) to this file")
+	replot := flag.String("replot", "", "with -svg: draw the plot from this saved -v log (stderr) instead of measuring")
+	flag.BoolVar(&cfg.verbose, "v", false, "print every measurement")
+	godebug := flag.String("godebug", "adaptivestackstart=0",
+		"GODEBUG settings the program re-executes itself with (empty: run as is); see BENCHMARKS.md")
+	flag.Parse()
+	if *replot != "" {
+		f, err := os.Open(*replot)
+		must(err)
+		res, sizes, err := parseRounds(f)
+		must(err)
+		must(os.WriteFile(cfg.svg, []byte(scalingPlot(res, sizes)), 0o644))
+		os.Exit(0)
+	}
+	if *godebug != "" && os.Getenv("ARBOR_BENCH_REEXEC") == "" {
+		reexec(*godebug)
+	}
+	if *quick {
+		cfg = config{n: 5_000, resident: 1_000, small: 100, churnOps: 2_000, restarts: 5_000, rounds: 2,
+			svg: cfg.svg, verbose: cfg.verbose}
+	}
+	cfg.callers = []int{1, 2, 8}
+	cfg.sizes = []int{cfg.small, cfg.resident, cfg.n}
+	if cfg.million {
+		cfg.sizes = append(cfg.sizes, million)
+	}
+	slices.Sort(cfg.sizes)
+	cfg.sizes = slices.Compact(cfg.sizes)
+	return cfg
 }
 
 // runWorkloads runs every workload once per contender, contenders in the
@@ -122,14 +164,15 @@ func runWorkloads(order []func() contender, cfg config, res results) {
 	for i, f := range order {
 		cs[i] = f()
 	}
-	for _, c := range cs {
-		big(c, cfg, res)
+	for _, n := range cfg.sizes {
+		for _, c := range cs {
+			big(c, n, cfg.churnOps, res)
+		}
 	}
-	for _, c := range cs {
-		res.add(mChurn, c.name(), churnAt(c, cfg.resident, cfg.churnOps))
-	}
-	for _, c := range cs {
-		res.add(mChurnLo, c.name(), churnAt(c, cfg.small, cfg.churnOps))
+	for _, k := range cfg.callers {
+		for _, c := range cs {
+			res.add(key(mPar, k), c.name(), throughput(c, cfg.resident, cfg.churnOps, k))
+		}
 	}
 	for _, c := range cs {
 		gc()
@@ -140,57 +183,73 @@ func runWorkloads(order []func() contender, cfg config, res results) {
 	if cfg.verbose {
 		for _, c := range cs {
 			fmt.Fprintf(os.Stderr, "  %-7s", c.name())
-			for _, m := range []string{mSpawn, mStop, mMem, mMemHeap, mMemStack, mChurn, mChurnLo, mChurnHi, mRestart} {
-				v := res[m][c.name()]
-				fmt.Fprintf(os.Stderr, " %s=%.0f", m, v[len(v)-1])
+			for _, n := range cfg.sizes {
+				for _, m := range []string{mSpawn, mStop, mMem, mChurn} {
+					v := res[key(m, n)][c.name()]
+					fmt.Fprintf(os.Stderr, " %s=%.0f", key(m, n), v[len(v)-1])
+				}
 			}
-			fmt.Fprintln(os.Stderr)
+			for _, k := range cfg.callers {
+				v := res[key(mPar, k)][c.name()]
+				fmt.Fprintf(os.Stderr, " %s=%.0f", key(mPar, k), v[len(v)-1])
+			}
+			v := res[mRestart][c.name()]
+			fmt.Fprintf(os.Stderr, " restart=%.0f\n", v[len(v)-1])
 		}
 	}
 }
 
-// runRound is runWorkloads for one contender, results discarded.
-func runRound(c contender, cfg config, res results) {
-	big(c, cfg, res)
-	churnAt(c, cfg.resident, cfg.churnOps)
-	c.restart(cfg.restarts)
-}
-
-// big: spawn N, measure memory, churn at N resident, stop N.
-func big(c contender, cfg config, res results) {
+// big measures one population of n children: spawn them, measure memory,
+// churn at n resident, stop them all.
+func big(c contender, n, churnOps int, res results) {
 	name := c.name()
 	h0, s0 := inUse()
 	c.open()
 	t := time.Now()
-	c.spawn(cfg.n)
-	res.add(mSpawn, name, perOp(time.Since(t), cfg.n))
+	c.spawn(n)
+	res.add(key(mSpawn, n), name, perOp(time.Since(t), n))
 	h1, s1 := inUse()
 	dh, ds := float64(int64(h1)-int64(h0)), float64(int64(s1)-int64(s0))
-	res.add(mMem, name, (dh+ds)/float64(cfg.n))
-	res.add(mMemHeap, name, dh/float64(cfg.n))
-	res.add(mMemStack, name, ds/float64(cfg.n))
+	res.add(key(mMem, n), name, (dh+ds)/float64(n))
+	res.add(key(mMemHeap, n), name, dh/float64(n))
+	res.add(key(mMemStack, n), name, ds/float64(n))
 
 	gc()
 	t = time.Now()
-	c.churn(cfg.churnOps)
-	res.add(mChurnHi, name, perOp(time.Since(t), cfg.churnOps))
+	c.churn(churnOps)
+	res.add(key(mChurn, n), name, perOp(time.Since(t), churnOps))
 
 	gc()
 	t = time.Now()
 	c.close()
-	res.add(mStop, name, perOp(time.Since(t), cfg.n))
+	res.add(key(mStop, n), name, perOp(time.Since(t), n))
 }
 
-// churnAt measures Add+Delete pairs with resident children running.
-func churnAt(c contender, resident, ops int) float64 {
+// throughput measures Add+Delete pairs per second from callers concurrent
+// goroutines, with resident children running.
+func throughput(c contender, resident, ops, callers int) float64 {
 	c.open()
 	c.spawn(resident)
 	gc()
 	t := time.Now()
-	c.churn(ops)
+	c.churnPar(ops, callers)
 	d := time.Since(t)
 	c.close()
-	return perOp(d, ops)
+	return float64(ops) / d.Seconds()
+}
+
+// loadAvg is the first three fields of /proc/loadavg: the machine is shared,
+// so every run records how busy it was.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // reexec runs this program again with extra GODEBUG settings: runtime

@@ -231,4 +231,3 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
-

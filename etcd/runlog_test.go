@@ -20,8 +20,27 @@ type interval struct {
 }
 
 type runLog struct {
-	mu  sync.Mutex
-	ivs []*interval
+	mu   sync.Mutex
+	ivs  []*interval
+	live map[string]map[string]int // key -> replica -> runs in progress
+}
+
+func (l *runLog) track(key, replica string, d int) {
+	if l.live == nil {
+		l.live = map[string]map[string]int{}
+	}
+	m := l.live[key]
+	if m == nil {
+		m = map[string]int{}
+		l.live[key] = m
+	}
+	m[replica] += d
+	if m[replica] == 0 {
+		delete(m, replica)
+	}
+	if len(m) == 0 {
+		delete(l.live, key)
+	}
 }
 
 // begin records the start of a run; the returned func records its end.
@@ -29,10 +48,12 @@ func (l *runLog) begin(key, replica string, token int64) func() {
 	iv := &interval{key: key, replica: replica, token: token, start: time.Now()}
 	l.mu.Lock()
 	l.ivs = append(l.ivs, iv)
+	l.track(key, replica, 1)
 	l.mu.Unlock()
 	return func() {
 		l.mu.Lock()
 		iv.end = time.Now()
+		l.track(key, replica, -1)
 		l.mu.Unlock()
 	}
 }
@@ -49,12 +70,28 @@ func (l *runLog) running(key string) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []string
-	for _, iv := range l.ivs {
-		if iv.key == key && iv.end.IsZero() {
-			out = append(out, iv.replica)
-		}
+	for r := range l.live[key] {
+		out = append(out, r)
 	}
 	return out
+}
+
+// placement returns, for the keys running now, the replica running each
+// (the first found, if a key runs twice) and how many keys run more than once.
+func (l *runLog) placement() (map[string]string, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out, twice := map[string]string{}, 0
+	for key, m := range l.live {
+		if len(m) > 1 {
+			twice++
+		}
+		for r := range m {
+			out[key] = r
+			break
+		}
+	}
+	return out, twice
 }
 
 // runs returns how many runs were recorded.

@@ -85,7 +85,11 @@ func newSession(ctx context.Context, cli *clientv3.Client, cfg *config) (*sessio
 	}
 	s := &session{cli: cli, cfg: cfg, lease: resp.ID, done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
-	s.expiry = time.AfterFunc(s.left(sent, resp.TTL), func() { s.cancel(ErrLeaseExpired) })
+	s.expiry = time.AfterFunc(s.left(sent, resp.TTL), func() {
+		s.cfg.log.Warn("etcd: lease unconfirmed at its local deadline", "replica", cfg.id, "lease", int64(s.lease))
+		s.cancel(ErrLeaseExpired)
+	})
+	cfg.log.Debug("etcd: lease granted", "replica", cfg.id, "lease", int64(s.lease))
 	go s.keep()
 	return s, nil
 }

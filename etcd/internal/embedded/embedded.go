@@ -42,6 +42,7 @@ func (s *Server) start() error {
 	cfg.ListenPeerUrls = []url.URL{s.peer}
 	cfg.AdvertisePeerUrls = []url.URL{s.peer}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	cfg.UnsafeNoFsync = true // a throw-away node: its data dies with the test or example
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return fmt.Errorf("embedded etcd: %w", err)

@@ -12,8 +12,8 @@ import (
 	"strings"
 
 	"github.com/arbor-go/supervisor"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // holder is the replica holding an owner key.

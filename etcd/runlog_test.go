@@ -65,6 +65,14 @@ func (l *runLog) add(iv interval) {
 	l.mu.Unlock()
 }
 
+// addOpen records a run still in progress (in another process).
+func (l *runLog) addOpen(iv interval) {
+	l.mu.Lock()
+	l.ivs = append(l.ivs, &iv)
+	l.track(iv.key, iv.replica, 1)
+	l.mu.Unlock()
+}
+
 // running returns the replicas running key now.
 func (l *runLog) running(key string) []string {
 	l.mu.Lock()

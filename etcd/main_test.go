@@ -46,19 +46,12 @@ func testMain(m *testing.M) int {
 	code := m.Run()
 	srv.Stop()
 	if code == 0 {
-		if err := goleak.Find(goleakOpts...); err != nil {
+		if err := goleak.Find(); err != nil {
 			fmt.Fprintln(os.Stderr, "goleak:", err)
 			code = 1
 		}
 	}
 	return code
-}
-
-// goleakOpts ignores what the etcd and gRPC libraries leave behind by
-// design after every client and the server are closed.
-var goleakOpts = []goleak.Option{
-	goleak.IgnoreTopFunction("go.opencensus.io/stats/view.(*worker).start"),
-	goleak.IgnoreTopFunction("github.com/golang/glog.(*fileSink).flushDaemon"),
 }
 
 // newClient returns a client of the test server, closed at the end of the

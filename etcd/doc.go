@@ -19,7 +19,7 @@
 // Each replica holds a lease (one per Singleton, one per ShardedTable) and
 // renews it with one keep-alive at a time. After each renewal confirmed by
 // the server, the replica moves a local deadline to (time the request was
-// sent) + TTL − margin (WithMargin, default TTL/4). When the deadline passes
+// sent) + TTL − margin (WithMargin, default TTL/3). When the deadline passes
 // without a new confirmation, or the server says the lease is gone, the
 // contexts of the children running under the lease are cancelled at once,
 // without waiting for a watch, an Observe or a Campaign to notice. The

@@ -59,6 +59,11 @@ func (c *cluster) replace(i int) {
 // settle waits until the desired keys and the singleton run once each.
 func (c *cluster) settle(what string) {
 	c.t.Helper()
+	defer func() {
+		if c.t.Failed() {
+			c.t.Logf("after %s; latest local-deadline timer: %v", what, time.Duration(maxLate.Load()))
+		}
+	}()
 	waitFor(c.t, 90*time.Second, "convergence after "+what, func() bool {
 		p, twice := c.log.placement()
 		if twice > 0 || len(p) != len(c.keys)+1 || p["singleton"] == "" {
@@ -155,9 +160,10 @@ func TestFaults(t *testing.T) {
 		c.settle(what)
 		counts[what]++
 		if soak() && (i+1)%50 == 0 {
-			t.Logf("%d faults in %v, %d runs, 0 double runs", i+1, time.Since(t0).Round(time.Second), c.log.runs())
+			t.Logf("%d faults in %v, %d runs, 0 double runs, latest deadline timer %v", i+1,
+				time.Since(t0).Round(time.Second), c.log.runs(), time.Duration(maxLate.Load()))
 		}
 	}
-	t.Logf("faults survived with 0 double runs: %d in %v (%v), %d runs checked", n,
-		time.Since(t0).Round(time.Second), counts, c.log.runs())
+	t.Logf("faults survived with 0 double runs: %d in %v (%v), %d runs checked; latest local-deadline timer: %v", n,
+		time.Since(t0).Round(time.Second), counts, c.log.runs(), time.Duration(maxLate.Load()))
 }

@@ -79,7 +79,7 @@ func WithTTL(ttl time.Duration) Option {
 }
 
 // WithMargin sets how long before the lease could expire on the server a
-// child's context is cancelled (default TTL/4). It must cover the time a
+// child's context is cancelled (default TTL/3). It must cover the time a
 // child needs to return once cancelled, plus scheduling delays and clock
 // rate differences between this host and the etcd leader.
 func WithMargin(m time.Duration) Option {
@@ -148,7 +148,7 @@ func newConfig(opts []Option) (config, error) {
 		o(&c)
 	}
 	if c.margin == 0 {
-		c.margin = c.ttl / 4
+		c.margin = c.ttl / 3
 	}
 	if c.margin >= c.ttl {
 		c.errs = append(c.errs, fmt.Errorf("margin %v must be less than TTL %v", c.margin, c.ttl))

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -21,14 +22,15 @@ import (
 
 // session is one lease and its keeper.
 type session struct {
-	cli    *clientv3.Client
-	cfg    *config
-	lease  clientv3.LeaseID
-	ctx    context.Context // valid while the lease is known to be held
-	cancel context.CancelCauseFunc
-	expiry *time.Timer   // cancels ctx at the local deadline
-	done   chan struct{} // the keeper returned
-	once   sync.Once
+	cli      *clientv3.Client
+	cfg      *config
+	lease    clientv3.LeaseID
+	ctx      context.Context // valid while the lease is known to be held
+	cancel   context.CancelCauseFunc
+	expiry   *time.Timer   // cancels ctx at the local deadline
+	deadline atomic.Int64  // the local deadline, in Unix nanoseconds
+	done     chan struct{} // the keeper returned
+	once     sync.Once
 
 	mu      sync.Mutex
 	users   int           // children running under the lease
@@ -85,21 +87,36 @@ func newSession(ctx context.Context, cli *clientv3.Client, cfg *config) (*sessio
 	}
 	s := &session{cli: cli, cfg: cfg, lease: resp.ID, done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
-	s.expiry = time.AfterFunc(s.left(sent, resp.TTL), func() {
-		s.cfg.log.Warn("etcd: lease unconfirmed at its local deadline", "replica", cfg.id, "lease", int64(s.lease))
-		s.cancel(ErrLeaseExpired)
-	})
+	s.deadline.Store(sent.Add(s.window(resp.TTL)).UnixNano())
+	s.expiry = time.AfterFunc(time.Until(sent.Add(s.window(resp.TTL))), s.expire)
 	cfg.log.Debug("etcd: lease granted", "replica", cfg.id, "lease", int64(s.lease))
 	go s.keep()
 	return s, nil
 }
 
-// left is how long the lease may be relied on after a grant or renewal
-// sent at sent that reported ttl seconds.
-func (s *session) left(sent time.Time, ttl int64) time.Duration {
-	d := min(time.Duration(ttl)*time.Second, s.cfg.ttl)
-	return time.Until(sent.Add(d - s.cfg.margin))
+// window is how long after sending a grant or renewal that reported ttl
+// seconds the lease may be relied on.
+func (s *session) window(ttl int64) time.Duration {
+	return min(time.Duration(ttl)*time.Second, s.cfg.ttl) - s.cfg.margin
 }
+
+// expire ends the session at its local deadline.
+func (s *session) expire() {
+	late := time.Since(time.Unix(0, s.deadline.Load()))
+	for {
+		m := maxLate.Load()
+		if int64(late) <= m || maxLate.CompareAndSwap(m, int64(late)) {
+			break
+		}
+	}
+	s.cfg.log.Warn("etcd: lease unconfirmed at its local deadline", "replica", s.cfg.id,
+		"lease", int64(s.lease), "timer_late", late)
+	s.cancel(ErrLeaseExpired)
+}
+
+// maxLate is the largest delay seen between a local deadline and its timer
+// firing: the part of the margin that scheduling ate (tests report it).
+var maxLate atomic.Int64
 
 // keep renews the lease until the session ends.
 func (s *session) keep() {
@@ -119,7 +136,9 @@ func (s *session) keep() {
 		resp, err := s.cli.KeepAliveOnce(s.ctx, s.lease)
 		switch {
 		case err == nil && resp.TTL > 0:
-			s.expiry.Reset(s.left(sent, resp.TTL))
+			d := sent.Add(s.window(resp.TTL))
+			s.deadline.Store(d.UnixNano())
+			s.expiry.Reset(time.Until(d))
 		case errors.Is(err, rpctypes.ErrLeaseNotFound) || (err == nil && resp.TTL <= 0):
 			s.cancel(ErrLeaseExpired)
 			return

@@ -105,6 +105,9 @@ func (s *Singleton) Run(ctx context.Context) error {
 		sess, err := newSession(ctx, s.cli, &s.cfg)
 		switch {
 		case ctx.Err() != nil:
+			if sess != nil {
+				sess.close()
+			}
 			return nil
 		case err != nil && attempt == 0:
 			return fmt.Errorf("etcd: singleton %q: %w", s.name, err)

@@ -102,6 +102,9 @@ func (s *session) window(ttl int64) time.Duration {
 
 // expire ends the session at its local deadline.
 func (s *session) expire() {
+	if s.ctx.Err() != nil {
+		return // already ended, by an earlier firing or close
+	}
 	late := time.Since(time.Unix(0, s.deadline.Load()))
 	for {
 		m := maxLate.Load()

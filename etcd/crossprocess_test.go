@@ -64,7 +64,7 @@ func replicaMain() int {
 
 // runReplica runs one replica's tree until ctx ends.
 func runReplica(ctx context.Context, cli *clientv3.Client, id string, record func(string, string, int64)) error {
-	opts := []Option{WithTTL(2 * time.Second), WithReplicaID(id), WithPrefix(os.Getenv("ARBOR_ETCD_PREFIX"))}
+	opts := []Option{WithTTL(2 * time.Second), WithMargin(testMargin), WithReplicaID(id), WithPrefix(os.Getenv("ARBOR_ETCD_PREFIX"))}
 	body := func(key string) func(context.Context) error {
 		return func(ctx context.Context) error {
 			record("start", key, Token(ctx))

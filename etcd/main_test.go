@@ -90,3 +90,10 @@ func testCtx(t testing.TB) context.Context {
 }
 
 func nopLogger() *zap.Logger { return zap.NewNop() }
+
+// testMargin is the margin the replicas of the tests use with their 2s TTL
+// (the default would be TTL/3). The tests run under the race detector on a
+// small, shared machine, where a goroutine can wait for a CPU for more than
+// half a second; the margin must cover that for the double-run detector to
+// test the protocol rather than the scheduler (see the package doc).
+const testMargin = time.Second

@@ -55,7 +55,7 @@ func (v *values) get(k string) string {
 func startKeyedReplica(t testing.TB, prefix, id string, log *runLog, vals *values, opts ...Option) *kreplica {
 	t.Helper()
 	r := &kreplica{id: id, cli: newClient(t), done: make(chan error, 1)}
-	opts = append([]Option{WithTTL(2 * time.Second), WithReplicaID(id), WithPrefix(prefix), r.pause.option(),
+	opts = append([]Option{WithTTL(2 * time.Second), WithMargin(testMargin), WithReplicaID(id), WithPrefix(prefix), r.pause.option(),
 		WithResync(10 * time.Second)}, opts...)
 	table, err := NewShardedTable(r.cli, "t", opts...)
 	require.NoError(t, err)

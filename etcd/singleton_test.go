@@ -39,7 +39,7 @@ func startSingleton(t testing.TB, prefix, id string, log *runLog, opts ...Option
 		<-ctx.Done()
 		return nil
 	}}
-	opts = append([]Option{WithTTL(2 * time.Second), WithReplicaID(id), WithPrefix(prefix), r.pause.option()}, opts...)
+	opts = append([]Option{WithTTL(2 * time.Second), WithMargin(testMargin), WithReplicaID(id), WithPrefix(prefix), r.pause.option()}, opts...)
 	s, err := NewSingleton(r.cli, "job", spec, opts...)
 	require.NoError(t, err)
 	r.single = s

@@ -62,6 +62,7 @@ func (c *cluster) settle(what string) {
 	defer func() {
 		if c.t.Failed() {
 			c.t.Logf("after %s; latest local-deadline timer: %v", what, time.Duration(maxLate.Load()))
+			c.diagnose()
 		}
 	}()
 	waitFor(c.t, 90*time.Second, "convergence after "+what, func() bool {
@@ -166,4 +167,40 @@ func TestFaults(t *testing.T) {
 	}
 	t.Logf("faults survived with 0 double runs: %d in %v (%v), %d runs checked; latest local-deadline timer: %v", n,
 		time.Since(t0).Round(time.Second), counts, c.log.runs(), time.Duration(maxLate.Load()))
+}
+
+// diagnose logs, for the first keys that do not run, what each replica
+// knows of them.
+func (c *cluster) diagnose() {
+	p, _ := c.log.placement()
+	shown := 0
+	for k := range c.keys {
+		if p[k] != "" || shown == 5 {
+			continue
+		}
+		shown++
+		for _, r := range c.rs {
+			r.table.mu.Lock()
+			mine, assigned := r.table.v.mine[k], r.table.v.assigned(k)
+			h, held := r.table.v.owners[k]
+			var lease int64
+			if r.table.sess != nil {
+				lease = int64(r.table.sess.lease)
+			}
+			members := append([]string(nil), r.table.v.members...)
+			r.table.mu.Unlock()
+			ci, err := r.keyed.Tree().Child(k)
+			c.t.Logf("%s on %s: reported %v, assigned %v, owner %v %+v, own lease %d, members %v, child %v %v (%v), key error %v",
+				k, r.id, mine, assigned, held, h, lease, members, ci.State, ci.Err, err, r.keyed.Errors()[k])
+		}
+	}
+	c.t.Logf("singleton runs on %q; roles: %v", p["singleton"], c.roles())
+}
+
+func (c *cluster) roles() map[string]string {
+	out := map[string]string{}
+	for _, r := range c.rs {
+		out[r.id] = r.single.Role().String()
+	}
+	return out
 }

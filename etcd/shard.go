@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/arbor-go/supervisor"
@@ -36,12 +37,13 @@ type ShardedTable struct {
 	root string
 	cfg  config
 
-	mu      sync.Mutex
-	sess    *session      // the session of the current Watch, nil between
-	sessCh  chan struct{} // closed and replaced when sess changes
-	v       view          // what the current Watch knows of the table
-	running bool          // Watch is running
-	claims  chan struct{} // bounds the claim transactions in flight
+	mu       sync.Mutex
+	sess     *session      // the session of the current Watch, nil between
+	sessCh   chan struct{} // closed and replaced when sess changes
+	v        view          // what the current Watch knows of the table
+	running  bool          // Watch is running
+	claims   chan struct{} // bounds the claim transactions in flight
+	attempts atomic.Uint64 // numbers claim attempts (see claimValue)
 }
 
 // maxClaims bounds the claim transactions a replica has in flight, so that

@@ -9,6 +9,7 @@ package etcd
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/arbor-go/supervisor"
@@ -83,9 +84,10 @@ func (t *ShardedTable) claim(ctx context.Context, sess *session, key string) (to
 	cctx, cancel := sess.bind(ctx)
 	defer cancel()
 	okey := t.ownerKey(key)
+	pending := "" // the value of a claim that may have been applied, unwanted
 	defer func() {
-		if !ok {
-			t.unclaim(sess, okey)
+		if !ok && pending != "" {
+			t.unclaim(sess, okey, pending)
 		}
 	}()
 	for attempt := 0; cctx.Err() == nil; {
@@ -97,16 +99,19 @@ func (t *ShardedTable) claim(ctx context.Context, sess *session, key string) (to
 			t.wait(cctx, wake)
 			continue
 		}
-		txn := sess.cli.Txn(cctx)
+		txn, val := sess.cli.Txn(cctx), t.claimValue()
 		if held { // a stale claim of this lease, whose child returned: drop it first
 			txn = txn.If(clientv3.Compare(clientv3.CreateRevision(okey), "=", h.rev)).Then(clientv3.OpDelete(okey))
 		} else {
 			txn = txn.If(clientv3.Compare(clientv3.CreateRevision(okey), "=", 0)).
-				Then(clientv3.OpPut(okey, t.cfg.id, clientv3.WithLease(sess.lease)))
+				Then(clientv3.OpPut(okey, val, clientv3.WithLease(sess.lease)))
 		}
 		t.claims <- struct{}{}
 		resp, err := txn.Commit()
 		<-t.claims
+		if !held && (err != nil || cctx.Err() != nil) {
+			pending = val
+		}
 		switch {
 		case err != nil:
 			sleep(cctx, pause(attempt))
@@ -124,16 +129,35 @@ func (t *ShardedTable) claim(ctx context.Context, sess *session, key string) (to
 	return 0, false
 }
 
-// unclaim deletes okey if it is held under sess's lease: a claim whose
-// context ended while its transaction was in flight may have been applied,
-// and no child runs under it.
-func (t *ShardedTable) unclaim(sess *session, okey string) {
-	ctx, cancel := context.WithTimeout(context.Background(), t.cfg.revokeTimeout)
-	defer cancel()
-	_, err := sess.cli.Txn(ctx).If(clientv3.Compare(clientv3.LeaseValue(okey), "=", sess.lease)).
-		Then(clientv3.OpDelete(okey)).Commit()
-	if err != nil {
-		t.cfg.log.Debug("etcd: sharded table: unclaim failed; the lease will end it", "key", okey, "error", err)
+// claimValue is the value of one claim attempt: the replica's ID and a
+// number of its own, so that an attempt whose outcome is unknown can be
+// undone precisely.
+func (t *ShardedTable) claimValue() string {
+	return t.cfg.id + " " + strconv.FormatUint(t.attempts.Add(1), 10)
+}
+
+// unclaim deletes okey if it holds val: a claim whose context ended while
+// its transaction was in flight may have been applied, and no child runs
+// under it. It retries while the session is valid: a claim left behind
+// would keep the key from running anywhere until the lease ends.
+func (t *ShardedTable) unclaim(sess *session, okey, val string) {
+	t.persist(sess, "unclaim", okey, clientv3.Compare(clientv3.Value(okey), "=", val))
+}
+
+// persist deletes okey if cmp holds, trying at least once and then again
+// while the session is valid.
+func (t *ShardedTable) persist(sess *session, what, okey string, cmp clientv3.Cmp) {
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), t.cfg.revokeTimeout)
+		_, err := sess.cli.Txn(ctx).If(cmp).Then(clientv3.OpDelete(okey)).Commit()
+		cancel()
+		if err == nil {
+			return
+		}
+		t.cfg.log.Debug("etcd: sharded table: "+what+" failed", "key", okey, "error", err)
+		if !sess.valid() || !sleep(sess.ctx, pause(attempt)) {
+			return // the lease's end deletes it
+		}
 	}
 }
 
@@ -149,14 +173,9 @@ func (t *ShardedTable) wait(ctx context.Context, wake <-chan struct{}) {
 }
 
 // release deletes key's owner key if it is still the one claimed with
-// token. If that fails, the lease's end deletes it.
+// token, retrying while the session is valid; otherwise the lease's end
+// deletes it.
 func (t *ShardedTable) release(sess *session, key string, token int64) {
-	ctx, cancel := context.WithTimeout(context.Background(), t.cfg.revokeTimeout)
-	defer cancel()
 	okey := t.ownerKey(key)
-	_, err := sess.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(okey), "=", token)).
-		Then(clientv3.OpDelete(okey)).Commit()
-	if err != nil {
-		t.cfg.log.Debug("etcd: sharded table: release failed; the lease will", "key", key, "error", err)
-	}
+	t.persist(sess, "release", okey, clientv3.Compare(clientv3.CreateRevision(okey), "=", token))
 }

@@ -25,6 +25,7 @@ type kreplica struct {
 	cli    *clientv3.Client
 	table  *ShardedTable
 	keyed  *supervisor.Keyed
+	single *Singleton
 	pause  pauser
 	cancel context.CancelFunc
 	done   chan error
@@ -84,6 +85,7 @@ func startKeyedReplica(t testing.TB, prefix, id string, log *runLog, vals *value
 		return nil
 	}}, opts...)
 	require.NoError(t, err)
+	r.single = single
 	parent, err := supervisor.New(supervisor.WithName(id), supervisor.WithChildren(r.keyed.Spec(), single.Spec()),
 		supervisor.WithIntensity(1000, time.Second), supervisor.WithBackoff(50*time.Millisecond, time.Second))
 	require.NoError(t, err)

@@ -387,6 +387,7 @@ type retryAt struct {
 
 type retryHeap []retryAt
 
+// Len, Less, Swap, Push and Pop implement heap.Interface.
 func (h retryHeap) Len() int           { return len(h) }
 func (h retryHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
 func (h retryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }

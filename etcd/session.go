@@ -142,7 +142,8 @@ func (s *session) keep() {
 			d := sent.Add(s.window(resp.TTL))
 			s.deadline.Store(d.UnixNano())
 			s.expiry.Reset(time.Until(d))
-		case errors.Is(err, rpctypes.ErrLeaseNotFound) || (err == nil && resp.TTL <= 0):
+		case errors.Is(err, rpctypes.ErrLeaseNotFound) || (err == nil && resp.TTL <= 0) || s.cli.Ctx().Err() != nil:
+			// gone on the server, or the client is closed: no renewal can follow
 			s.cancel(ErrLeaseExpired)
 			return
 		default:

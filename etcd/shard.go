@@ -19,11 +19,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"maps"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/arbor-go/supervisor"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -38,12 +42,13 @@ type ShardedTable struct {
 	cfg  config
 
 	mu       sync.Mutex
-	sess     *session      // the session of the current Watch, nil between
-	sessCh   chan struct{} // closed and replaced when sess changes
-	v        view          // what the current Watch knows of the table
-	running  bool          // Watch is running
-	claims   chan struct{} // bounds the claim transactions in flight
-	attempts atomic.Uint64 // numbers claim attempts (see claimValue)
+	sess     *session       // the session of the current Watch, nil between
+	sessCh   chan struct{}  // closed and replaced when sess changes
+	v        view           // what the current Watch knows of the table
+	running  bool           // Watch is running
+	claims   chan struct{}  // bounds the claim transactions in flight
+	attempts atomic.Uint64  // numbers claim attempts (see claimValue)
+	guards   map[string]int // guards alive per key (see sweep)
 }
 
 // maxClaims bounds the claim transactions a replica has in flight, so that
@@ -64,7 +69,7 @@ func NewShardedTable(cli *clientv3.Client, name string, opts ...Option) (*Sharde
 		return nil, fmt.Errorf("etcd: sharded table %q: %w: nil client", name, ErrInvalidOption)
 	}
 	t := &ShardedTable{cli: cli, name: name, root: cfg.prefix + "keyed/" + name + "/", cfg: cfg,
-		sessCh: make(chan struct{}), claims: make(chan struct{}, maxClaims)}
+		sessCh: make(chan struct{}), claims: make(chan struct{}, maxClaims), guards: map[string]int{}}
 	t.v.init(cfg.id)
 	return t, nil
 }
@@ -196,7 +201,9 @@ func (t *ShardedTable) load(ctx context.Context, send func(supervisor.Update)) (
 	}
 	t.mu.Lock()
 	u := t.v.reset(t.root, resp)
+	stale := t.strays(maps.Keys(t.v.owners))
 	t.mu.Unlock()
+	t.sweep(ctx, stale)
 	send(u)
 	return resp.Header.Revision, nil
 }
@@ -224,7 +231,9 @@ func (t *ShardedTable) follow(ctx context.Context, rev int64, send func(supervis
 			}
 			t.mu.Lock()
 			cs := t.v.apply(t.root, wr.Events)
+			stale := t.strays(t.ownerPuts(wr.Events))
 			t.mu.Unlock()
+			t.sweep(ctx, stale)
 			if len(cs) > 0 {
 				send(supervisor.Update{Changes: cs})
 			}
@@ -233,5 +242,49 @@ func (t *ShardedTable) follow(ctx context.Context, rev int64, send func(supervis
 		case <-ctx.Done():
 			return nil
 		}
+	}
+}
+
+// ownerPuts returns the keys whose owner key an event batch created.
+func (t *ShardedTable) ownerPuts(events []*clientv3.Event) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, ev := range events {
+			k := string(ev.Kv.Key)
+			if ev.Type == mvccpb.PUT && strings.HasPrefix(k, t.root+"owners/") &&
+				!yield(k[len(t.root+"owners/"):]) {
+				return
+			}
+		}
+	}
+}
+
+// strays returns the owner keys (key -> create revision) held under this
+// replica's current lease for keys that no guard of this replica is
+// handling: a claim applied by the server after its guard gave it up (the
+// guard's undo can reach the server first). t.mu is held.
+func (t *ShardedTable) strays(keys iter.Seq[string]) map[string]int64 {
+	var out map[string]int64
+	if t.sess == nil {
+		return nil
+	}
+	for key := range keys {
+		h, ok := t.v.owners[key]
+		if ok && h.lease == int64(t.sess.lease) && t.guards[key] == 0 {
+			if out == nil {
+				out = map[string]int64{}
+			}
+			out[key] = h.rev
+		}
+	}
+	return out
+}
+
+// sweep deletes stray owner keys, each only if it is still the same claim.
+func (t *ShardedTable) sweep(ctx context.Context, stale map[string]int64) {
+	for key, rev := range stale {
+		okey := t.ownerKey(key)
+		_, err := t.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(okey), "=", rev)).
+			Then(clientv3.OpDelete(okey)).Commit()
+		t.cfg.log.Info("etcd: sharded table: stray claim swept", "table", t.name, "key", key, "error", err)
 	}
 }

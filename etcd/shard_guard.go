@@ -31,6 +31,16 @@ func (t *ShardedTable) Guard(key string, spec supervisor.Spec) supervisor.Spec {
 // lease is lost, returns run's error when run returns by itself, and nil
 // when ctx ends.
 func (t *ShardedTable) guarded(ctx context.Context, key string, run func(context.Context) error) error {
+	t.mu.Lock()
+	t.guards[key]++
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		if t.guards[key]--; t.guards[key] == 0 {
+			delete(t.guards, key)
+		}
+		t.mu.Unlock()
+	}()
 	for {
 		sess := t.session(ctx)
 		if sess == nil {

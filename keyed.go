@@ -237,6 +237,20 @@ func (k *Keyed) Errors() map[string]error {
 	return maps.Clone(k.errs)
 }
 
+// detail describes the keys whose child could not be made or started, by
+// key, for snapshots; nil when there are none.
+func (k *Keyed) detail() any {
+	errs := k.Errors()
+	if len(errs) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(errs))
+	for key, err := range errs {
+		out[key] = err.Error()
+	}
+	return map[string]any{"key_errors": out}
+}
+
 func (k *Keyed) setErr(key string, err error) {
 	k.mu.Lock()
 	if err == nil {
@@ -259,6 +273,7 @@ func (k *Keyed) Run(ctx context.Context) error {
 	}
 	k.running = true
 	k.mu.Unlock()
+	ReportDetail(ctx, k.detail) // the keys that failed, in its parent's snapshot
 	defer func() {
 		k.mu.Lock()
 		k.running = false

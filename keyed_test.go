@@ -319,7 +319,13 @@ func TestKeyed_AsSubtree(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		table, _ := supervisor.NewMemTable(map[string]string{"a": "1"})
 		l := newKeyLog()
-		k, err := supervisor.NewKeyed(table, l.factory, supervisor.KeyedTree(supervisor.WithName("tenants")))
+		factory := func(key, value string) supervisor.Spec {
+			if key == "broken" {
+				return supervisor.Spec{} // no Run: an invalid spec for this key
+			}
+			return l.factory(key, value)
+		}
+		k, err := supervisor.NewKeyed(table, factory, supervisor.KeyedTree(supervisor.WithName("tenants")))
 		require.NoError(t, err)
 		parent, err := supervisor.New(supervisor.WithChildren(k.Spec()))
 		require.NoError(t, err)
@@ -332,6 +338,15 @@ func TestKeyed_AsSubtree(t *testing.T) {
 		require.NotNil(t, snap.Children[0].Tree)
 		require.Equal(t, "a", snap.Children[0].Tree.Children[0].Name)
 		require.Equal(t, 1, parent.Count().Supervisors)
+		require.Nil(t, snap.Children[0].Detail, "no key errors")
+
+		require.NoError(t, table.Set("broken", "x"))
+		synctest.Wait()
+		snap, err = parent.Snapshot(ctx)
+		require.NoError(t, err)
+		detail, ok := snap.Children[0].Detail.(map[string]any)
+		require.True(t, ok, "the parent's snapshot carries the key errors: %#v", snap.Children[0].Detail)
+		require.Contains(t, detail["key_errors"], "broken")
 		cancel()
 		require.NoError(t, <-done)
 	})

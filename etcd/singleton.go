@@ -92,6 +92,18 @@ func (s *Singleton) Token() int64 { return s.token.Load() }
 // Key returns the election key.
 func (s *Singleton) Key() string { return s.key }
 
+// SingletonDetail is what a Singleton shows of itself in its tree's
+// snapshot (supervisor.ChildSnapshot.Detail).
+type SingletonDetail struct {
+	Role  string `json:"role"`            // standby, leader or stopped
+	Token int64  `json:"token,omitempty"` // the fencing token while leader
+	Key   string `json:"key"`             // the election key
+}
+
+func (s *Singleton) detail() any {
+	return SingletonDetail{Role: s.Role().String(), Token: s.Token(), Key: s.key}
+}
+
 // Run stands by until this replica wins the election, then runs the wrapped
 // Run with the fence (FenceFrom) in its context, which is cancelled as soon
 // as the lease cannot be confirmed. After a lost lease it stands by again;
@@ -101,6 +113,7 @@ func (s *Singleton) Key() string { return s.key }
 // the start, Run returns an error matching ErrUnreachable.
 func (s *Singleton) Run(ctx context.Context) error {
 	defer s.role.Store(int32(Stopped))
+	supervisor.ReportDetail(ctx, s.detail) // standby or leader, in the tree's snapshot
 	for attempt := 0; ; attempt++ {
 		sess, err := newSession(ctx, s.cli, &s.cfg)
 		switch {

@@ -23,6 +23,7 @@ type sreplica struct {
 	id     string
 	cli    *clientv3.Client
 	single *Singleton
+	tree   *supervisor.Tree
 	pause  pauser
 	cancel context.CancelFunc
 	done   <-chan error
@@ -46,6 +47,7 @@ func startSingleton(t testing.TB, prefix, id string, log *runLog, opts ...Option
 	tree, err := supervisor.New(supervisor.WithName(id), supervisor.WithChildren(s.Spec()),
 		supervisor.WithIntensity(100, time.Second))
 	require.NoError(t, err)
+	r.tree = tree
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel, r.done = cancel, tree.Start(ctx)
 	t.Cleanup(func() { r.stop(t) })
@@ -104,6 +106,10 @@ func TestSingleton_HandOverOnCleanStop(t *testing.T) {
 		old := leader(t, rs, log)
 		require.Equal(t, Leader, old.single.Role())
 		require.Positive(t, old.single.Token())
+		snap, err := old.tree.Snapshot(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, SingletonDetail{Role: "leader", Token: old.single.Token(), Key: old.single.Key()}, snap.Children[0].Detail,
+			"the snapshot shows the role")
 		t0 := time.Now()
 		old.stop(t)
 		waitFor(t, 5*time.Second, "a new leader", func() bool { return len(log.running("job")) == 1 })

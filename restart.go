@@ -5,7 +5,6 @@
 package supervisor
 
 import (
-	"errors"
 	"math/rand/v2"
 	"time"
 )
@@ -48,10 +47,11 @@ const (
 // ErrDoNotRestart leaves it stopped.
 func decide(r Restart, err error) outcome {
 	if err != nil {
-		if errors.Is(err, ErrStopTree) {
+		stop, stay := asked(err)
+		if stop {
 			return outStopTree
 		}
-		if errors.Is(err, ErrDoNotRestart) {
+		if stay {
 			return outStay
 		}
 	}
@@ -60,6 +60,41 @@ func decide(r Restart, err error) outcome {
 		return outRestart
 	}
 	return outStay
+}
+
+// asked reports whether err's tree (as errors.Is walks it) holds
+// ErrStopTree or ErrDoNotRestart, in one walk: this runs on every exit.
+func asked(err error) (stop, stay bool) {
+	for err != nil {
+		switch err {
+		case ErrStopTree:
+			return true, stay
+		case ErrDoNotRestart:
+			stay = true
+		}
+		if x, ok := err.(interface{ Is(error) bool }); ok {
+			if x.Is(ErrStopTree) {
+				return true, stay
+			}
+			stay = stay || x.Is(ErrDoNotRestart)
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				s1, s2 := asked(e)
+				if s1 {
+					return true, stay
+				}
+				stay = stay || s2
+			}
+			return false, stay
+		default:
+			return false, stay
+		}
+	}
+	return false, stay
 }
 
 // backoff computes restart delays. The zero value means no delay.

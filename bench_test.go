@@ -92,6 +92,25 @@ func BenchmarkAddDelete(b *testing.B) {
 	}
 }
 
+// BenchmarkAddAsyncDelete: AddAsync (returns without waiting for the tree)
+// and Delete (returns once the child has returned), on a SimpleOneForOne
+// tree holding 10,000 other children; per pair. Against AddDelete: what
+// not waiting for the start saves.
+func BenchmarkAddAsyncDelete(b *testing.B) {
+	t := residentTree(b, 10_000)
+	spec := Spec{Run: blockUntilCancelled}
+	b.ReportAllocs()
+	for b.Loop() {
+		name, err := t.AddAsync(spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := t.Delete(name); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkAddDeleteParallel: Add+Delete pairs from 1, 2 and 8 concurrent
 // callers on one SimpleOneForOne tree holding 10,000 children; ns/op is per
 // pair (wall time / pairs), pairs/s the throughput. The target: 2 callers
@@ -200,30 +219,47 @@ func BenchmarkAddWaitReady(b *testing.B) {
 	}
 }
 
-// BenchmarkSpawnStop: Add 1,000 children one after the other, then stop the
-// tree (SimpleOneForOne: all at once); per child.
+// BenchmarkSpawnStop: add 1,000 children one after the other, with Add
+// (returns once the tree started the child) or AddAsync (returns at once),
+// until all run, then stop the tree (SimpleOneForOne: all at once); per
+// child.
 func BenchmarkSpawnStop(b *testing.B) {
 	const n = 1_000
-	spec := Spec{Run: blockUntilCancelled}
-	b.ReportAllocs()
-	for b.Loop() {
-		t, err := New(WithStrategy(SimpleOneForOne))
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		errc := t.Start(ctx)
-		for range n {
-			if _, err := t.Add(spec); err != nil {
-				b.Fatal(err)
+	for _, async := range []bool{false, true} {
+		b.Run(map[bool]string{false: "Add", true: "AddAsync"}[async], func(b *testing.B) {
+			var started sync.WaitGroup
+			spec := Spec{Run: func(ctx context.Context) error {
+				started.Done()
+				<-ctx.Done()
+				return nil
+			}}
+			b.ReportAllocs()
+			for b.Loop() {
+				t, err := New(WithStrategy(SimpleOneForOne))
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				errc := t.Start(ctx)
+				started.Add(n)
+				for range n {
+					add := t.Add
+					if async {
+						add = t.AddAsync
+					}
+					if _, err := add(spec); err != nil {
+						b.Fatal(err)
+					}
+				}
+				started.Wait()
+				cancel()
+				if err := <-errc; err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-		cancel()
-		if err := <-errc; err != nil {
-			b.Fatal(err)
-		}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/child")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/child")
 }
 
 // BenchmarkRestartOneForOne: automatic restarts of a Permanent child that

@@ -164,6 +164,9 @@ type child struct {
 	x          *childExtra
 }
 
+// newChild makes the record of a child that has not run in this Run.
+func newChild(s Spec) *child { return &child{spec: s, started: -1, exited: -1} }
+
 // childExtra is the part of a child's record that few children need.
 type childExtra struct {
 	restart   timer         // the backoff delay before an automatic restart

@@ -391,6 +391,10 @@ func (f *inflight) caller(g int, ops []byte, auto AutoShutdown) {
 		case 0, 1:
 			name = fmt.Sprintf("g%d.%d", g, a&1)
 			s := decodeInflightSpec(b, a>>1, code>>3, auto)
+			if g%2 == 1 && !s.waitReady && f.tr.cfg.strategy == SimpleOneForOne {
+				f.addAsync(g, s)
+				continue
+			}
 			spec := f.realSpec(name, s)
 			err := f.do(fmt.Sprintf("Add(%s %+v)", name, s), func() error {
 				got, err := f.tr.Add(spec)
@@ -425,6 +429,25 @@ func (f *inflight) caller(g int, ops []byte, auto AutoShutdown) {
 			f.tr.Count()
 			f.do("Child("+name+")", func() error { _, err := f.tr.Child(name); return err }, ErrUnknownChild)
 		}
+	}
+}
+
+// addAsync adds a child with AddAsync (odd callers of a SimpleOneForOne
+// tree do): it is registered before the next call of this caller.
+func (f *inflight) addAsync(g int, s inflightSpec) {
+	spec := f.realSpec(fmt.Sprintf("g%d.async", g), s)
+	spec.Name = ""
+	var name string
+	err := f.do(fmt.Sprintf("AddAsync(%+v)", s), func() error {
+		var err error
+		name, err = f.tr.AddAsync(spec)
+		return err
+	}, ErrNotRunning)
+	if err != nil {
+		return
+	}
+	if _, err := f.tr.Child(name); err != nil && !errors.Is(err, ErrUnknownChild) {
+		f.fail("Child(%s) after AddAsync: %v", name, err)
 	}
 }
 

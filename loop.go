@@ -174,6 +174,8 @@ func (l *loop) serve(m any) {
 	switch m := m.(type) {
 	case *addReq:
 		l.add(m)
+	case *asyncAddReq:
+		l.addAsync(m)
 	case *stopReq:
 		l.terminate(m)
 	case *restartReq:
@@ -564,6 +566,22 @@ func (l *loop) add(m *addReq) {
 		return
 	}
 	m.reply <- addReply{name: c.spec.Name}
+}
+
+// addAsync serves AddAsync: the name is the caller's, unique by
+// construction (claimName); the child starts at once, unless the tree is
+// shutting down.
+func (l *loop) addAsync(m *asyncAddReq) {
+	spec := m.spec
+	m.spec = Spec{}
+	l.t.asyncs.Put(m)
+	l.t.pending.Add(-1)
+	if l.stopping {
+		return
+	}
+	c := newChild(spec)
+	l.kids.pushBack(c)
+	l.start(c, byAdd, false)
 }
 
 // woke answers Add once the child has started, or has ended before that:

@@ -6,6 +6,8 @@ package supervisor
 
 import (
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,9 +15,9 @@ import (
 type roster struct {
 	head, tail *child
 	byName     map[string]*child
-	n          int // children listed
-	subs       int // children that are trees
-	seq        int // last number used in a generated name
+	n          int          // children listed
+	subs       int          // children that are trees
+	seq        atomic.Int64 // last number used in a generated name; AddAsync draws from it off the loop
 }
 
 func (r *roster) get(name string) *child { return r.byName[name] }
@@ -23,14 +25,47 @@ func (r *roster) get(name string) *child { return r.byName[name] }
 // name returns a generated name that no listed child and no name in
 // reserved has.
 func (r *roster) name(reserved map[string]bool) string {
-	var buf [32]byte
 	for {
-		r.seq++
-		n := string(strconv.AppendInt(append(buf[:0], "child-"...), int64(r.seq), 10))
+		n := genName(r.seq.Add(1))
 		if r.byName[n] == nil && !reserved[n] {
 			return n
 		}
 	}
+}
+
+// genName is the generated name with number k.
+func genName(k int64) string {
+	var buf [32]byte
+	return string(strconv.AppendInt(append(buf[:0], "child-"...), k, 10))
+}
+
+// genNumber returns k when name is the generated name with number k.
+func genNumber(name string) (int64, bool) {
+	digits, ok := strings.CutPrefix(name, "child-")
+	if !ok || digits == "" || digits[0] == '0' {
+		return 0, false
+	}
+	k, err := strconv.ParseInt(digits, 10, 64)
+	return k, err == nil && k > 0 && genName(k) == name
+}
+
+// claim makes sure no name generated from now on has number k, and reports
+// whether k was drawn already.
+func (r *roster) claim(k int64) (drawn bool) {
+	for {
+		cur := r.seq.Load()
+		if cur >= k {
+			return true
+		}
+		if r.seq.CompareAndSwap(cur, k) {
+			return false
+		}
+	}
+}
+
+// reset empties the roster; the name sequence goes on.
+func (r *roster) reset() {
+	r.head, r.tail, r.byName, r.n, r.subs = nil, nil, nil, 0, 0
 }
 
 // pushBack lists c last; its name must be free.

@@ -47,3 +47,15 @@ func TestRosterOrderAndCounts(t *testing.T) {
 	assert.Equal(t, "child-1", r.name(nil))
 	assert.Equal(t, "child-3", r.name(map[string]bool{"child-2": true}))
 }
+
+func TestGenNumberReadsOnlyTheGeneratedForm(t *testing.T) {
+	for name, want := range map[string]int64{"child-1": 1, "child-42": 42, "child-9223372036854775807": 1<<63 - 1} {
+		k, ok := genNumber(name)
+		assert.True(t, ok, name)
+		assert.Equal(t, want, k, name)
+	}
+	for _, name := range []string{"child-", "child-0", "child-01", "child--1", "child-+1", "child-1x", "Child-1", "child-99999999999999999999", "x"} {
+		_, ok := genNumber(name)
+		assert.False(t, ok, name)
+	}
+}

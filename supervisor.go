@@ -30,7 +30,9 @@ type Tree struct {
 
 	hookTurn chan struct{} // a token held while a hook or the logger runs: one at a time, whatever the Run
 
-	adds, stops, counts sync.Pool // *addReq, *stopReq and *countReq, reused across calls
+	adds, stops, counts, asyncs sync.Pool // *addReq, *stopReq, *countReq and *asyncAddReq, reused across calls
+
+	pending atomic.Int64 // AddAsync requests on their way to the loop
 }
 
 // New creates a tree from options, validating every option and spec.
@@ -116,13 +118,28 @@ func (t *Tree) insert(s Spec, reserved map[string]bool) (*child, error) {
 		s.Name = t.kids.name(reserved)
 	} else if t.kids.get(s.Name) != nil {
 		return nil, childErr(t.cfg.name, s.Name, ErrDuplicateChild, "the name is in use")
+	} else if err := t.claimName(s.Name); err != nil {
+		return nil, err
 	}
 	if m := t.cfg.maxChildren; m > 0 && t.kids.n >= m {
 		return nil, childErr(t.cfg.name, s.Name, ErrMaxChildren, "the tree holds %d children, its limit", m)
 	}
-	c := &child{spec: s, started: -1, exited: -1}
+	c := newChild(s)
 	t.kids.pushBack(c)
 	return c, nil
+}
+
+// claimName keeps a name given by the user out of the names AddAsync
+// generates off the loop (SimpleOneForOne only): a name of the generated
+// form that was drawn already may belong to a child on its way to the loop.
+func (t *Tree) claimName(name string) error {
+	if t.cfg.strategy != SimpleOneForOne {
+		return nil
+	}
+	if k, ok := genNumber(name); ok && t.kids.claim(k) && t.pending.Load() > 0 {
+		return childErr(t.cfg.name, name, ErrDuplicateChild, "the name may be that of a child being added by AddAsync")
+	}
+	return nil
 }
 
 // fresh makes the roster the specs given to New again, if the last Run left
@@ -132,10 +149,9 @@ func (t *Tree) fresh() {
 		return
 	}
 	t.stale = false
-	seq := t.kids.seq
-	t.kids = roster{seq: seq}
+	t.kids.reset()
 	for _, s := range t.initial {
-		t.kids.pushBack(&child{spec: s, started: -1, exited: -1})
+		t.kids.pushBack(newChild(s))
 	}
 }
 
@@ -235,6 +251,59 @@ func (t *Tree) Add(spec Spec) (string, error) {
 	m.spec = Spec{}
 	t.adds.Put(m)
 	return r.name, r.err
+}
+
+// AddAsync adds a child to a running SimpleOneForOne tree and returns its
+// name without waiting for the tree, as a go statement does not wait for
+// its goroutine: the child is registered before any call made after
+// AddAsync returns is served (so Delete, Child and Count see it), and starts
+// soon after. It generates the name itself, so spec.Name must be empty, and
+// since no one waits for its start, spec.WaitReady must be false. On a tree
+// with WithMaxChildren it waits for the tree's answer as Add does, to keep
+// the limit exact. It fails with ErrNotRunning when the tree is not running;
+// a child added while the tree shuts down never starts.
+func (t *Tree) AddAsync(spec Spec) (string, error) {
+	t.setup()
+	if err := t.checkAsync(&spec); err != nil {
+		return "", err
+	}
+	if t.cfg.maxChildren > 0 {
+		return t.Add(spec)
+	}
+	m, _ := t.asyncs.Get().(*asyncAddReq)
+	if m == nil {
+		m = &asyncAddReq{}
+	}
+	t.pending.Add(1)
+	spec.Name = genName(t.kids.seq.Add(1))
+	m.spec = spec
+	offline := call(t, m, nil, func() bool {
+		t.pending.Add(-1)
+		return true
+	})
+	if offline {
+		return "", childErr(t.cfg.name, spec.Name, ErrNotRunning, "SimpleOneForOne children can only be added while the tree runs")
+	}
+	return spec.Name, nil
+}
+
+// checkAsync validates a spec given to AddAsync.
+func (t *Tree) checkAsync(s *Spec) error {
+	if err := t.checkSpec(s, "AddAsync: "); err != nil {
+		return err
+	}
+	bad := func(what string) error {
+		return childErr(t.cfg.name, s.Name, ErrInvalidSpec, "AddAsync: %s", what)
+	}
+	switch {
+	case t.cfg.strategy != SimpleOneForOne:
+		return bad("only SimpleOneForOne trees add children without waiting; use Add")
+	case s.Name != "":
+		return bad("the tree names the child; leave Name empty or use Add")
+	case s.WaitReady:
+		return bad("no one waits for a WaitReady child's start; use Add")
+	}
+	return nil
 }
 
 // Terminate stops a running child and keeps its spec as Stopped (Temporary
@@ -343,6 +412,10 @@ type (
 		msg
 		reply chan *snapshot
 	}
+	asyncAddReq struct { // AddAsync: no reply; the loop puts it back in Tree.asyncs
+		msg
+		spec Spec
+	}
 )
 
 // call sends m to the loop and waits for the answer it puts on reply, or,
@@ -361,6 +434,10 @@ func call[R any](t *Tree, m request, reply chan R, offline func() R) R {
 		r := m.entry()
 		r.kind, r.msg = repCall, m
 		if l.in.push(r) {
+			if reply == nil {
+				var taken R // a call without a reply (AddAsync) is done once taken in
+				return taken
+			}
 			return <-reply // the loop answers every call it took in
 		}
 		<-l.done

@@ -439,3 +439,107 @@ func TestReRunStartsFromNewSpecs(t *testing.T) {
 		require.NoError(t, r.stop())
 	})
 }
+
+// AddAsync returns at once with a generated name; the child is registered
+// before any later call is served, so Child, Count and Delete see it.
+func TestAddAsyncRegistersBeforeLaterCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, mustNew(t, WithStrategy(SimpleOneForOne)))
+		ran := make(chan string, 3)
+		spec := Spec{Run: func(ctx context.Context) error { ran <- "run"; <-ctx.Done(); return nil }}
+		a, err := r.tree.AddAsync(spec)
+		require.NoError(t, err)
+		b, err := r.tree.AddAsync(spec)
+		require.NoError(t, err)
+		assert.NotEqual(t, a, b)
+		info, err := r.tree.Child(a)
+		require.NoError(t, err)
+		assert.Equal(t, Running, info.State)
+		require.NoError(t, r.tree.Delete(b))
+		assert.Equal(t, Counts{Specs: 1, Active: 1}, r.tree.Count())
+		synctest.Wait()
+		assert.Len(t, ran, 2)
+		require.NoError(t, r.stop())
+	})
+}
+
+// AddAsync rejects what it cannot do without waiting, and a stopped tree.
+func TestAddAsyncErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		run := func(ctx context.Context) error { <-ctx.Done(); return nil }
+		sofo := mustNew(t, WithStrategy(SimpleOneForOne))
+		_, err := sofo.AddAsync(Spec{Run: run})
+		assert.ErrorIs(t, err, ErrNotRunning)
+		r := start(t, sofo)
+		for _, bad := range []Spec{{}, {Name: "x", Run: run}, {WaitReady: true, Run: run}, {Shutdown: -5, Run: run}} {
+			_, err := r.tree.AddAsync(bad)
+			assert.ErrorIs(t, err, ErrInvalidSpec, "%+v", bad)
+			assert.ErrorContains(t, err, "AddAsync")
+		}
+		one := start(t, mustNew(t))
+		_, err = one.tree.AddAsync(Spec{Run: run})
+		assert.ErrorIs(t, err, ErrInvalidSpec, "OneForOne")
+		require.NoError(t, one.stop())
+		require.NoError(t, r.stop())
+		_, err = sofo.AddAsync(Spec{Run: run})
+		assert.ErrorIs(t, err, ErrNotRunning, "after Run returned")
+	})
+}
+
+// With WithMaxChildren, AddAsync waits for the tree's answer, so the limit
+// holds exactly.
+func TestAddAsyncKeepsMaxChildren(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, mustNew(t, WithStrategy(SimpleOneForOne), WithMaxChildren(2)))
+		run := func(ctx context.Context) error { <-ctx.Done(); return nil }
+		for range 2 {
+			_, err := r.tree.AddAsync(Spec{Run: run})
+			require.NoError(t, err)
+		}
+		_, err := r.tree.AddAsync(Spec{Run: run})
+		assert.ErrorIs(t, err, ErrMaxChildren)
+		require.NoError(t, r.stop())
+	})
+}
+
+// Names given by the user never take a generated name, nor the other way
+// round, in a tree where AddAsync generates names off the loop.
+func TestAddAsyncNamesNeverCollideWithGivenNames(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, mustNew(t, WithStrategy(SimpleOneForOne)))
+		run := func(ctx context.Context) error { <-ctx.Done(); return nil }
+		a, err := r.tree.AddAsync(Spec{Run: run})
+		require.NoError(t, err)
+		_, err = r.tree.Add(Spec{Name: a, Run: run})
+		assert.ErrorIs(t, err, ErrDuplicateChild)
+		_, err = r.tree.Add(Spec{Name: "child-50", Run: run})
+		require.NoError(t, err)
+		for range 60 {
+			name, err := r.tree.AddAsync(Spec{Run: run})
+			require.NoError(t, err)
+			k, ok := genNumber(name)
+			require.True(t, ok, name)
+			assert.Greater(t, k, int64(50), "a generated name after child-50 was given")
+		}
+		require.NoError(t, r.tree.Delete(a))
+		_, err = r.tree.Add(Spec{Name: a, Run: run})
+		assert.NoError(t, err, "a deleted generated name may be given again")
+		require.NoError(t, r.stop())
+	})
+}
+
+// A name of the generated form that was drawn but whose AddAsync has not
+// reached the loop yet is refused to the user.
+func TestClaimNameRefusesADrawnNameOnItsWay(t *testing.T) {
+	tr := mustNew(t, WithStrategy(SimpleOneForOne))
+	tr.kids.seq.Store(5)
+	tr.pending.Add(1)
+	assert.ErrorIs(t, tr.claimName("child-3"), ErrDuplicateChild)
+	assert.NoError(t, tr.claimName("child-9"), "never drawn")
+	assert.Equal(t, int64(9), tr.kids.seq.Load(), "and now never will be")
+	tr.pending.Add(-1)
+	assert.NoError(t, tr.claimName("child-3"), "nothing on its way: child-3 was deleted")
+	one := mustNew(t)
+	one.pending.Add(1)
+	assert.NoError(t, one.claimName("child-1"), "other strategies generate names on the loop only")
+}

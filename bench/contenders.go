@@ -58,8 +58,11 @@ func parallel(m, callers int, op func()) {
 // ---------------------------------------------------------------- arbor
 
 // arborC: one SimpleOneForOne tree, default options (no logger, no hook,
-// default Shutdown of 5s per child). Children get generated names.
+// default Shutdown of 5s per child). Children get generated names. With
+// async, children are added with AddAsync (returns without waiting for the
+// tree) instead of Add (returns once the tree has started the child).
 type arborC struct {
+	async  bool
 	ctx    context.Context
 	cancel context.CancelFunc
 	tree   *supervisor.Tree
@@ -87,10 +90,18 @@ func (a *arborC) spawn(n int) {
 		return nil
 	}
 	for range n {
-		_, err := a.tree.Add(supervisor.Spec{Run: run})
+		_, err := a.add(supervisor.Spec{Run: run})
 		must(err)
 	}
 	started.Wait()
+}
+
+// add is Add, or AddAsync.
+func (a *arborC) add(spec supervisor.Spec) (string, error) {
+	if a.async {
+		return a.tree.AddAsync(spec)
+	}
+	return a.tree.Add(spec)
 }
 
 // churn: Add (returns once the child runs) + Delete (returns once it has
@@ -98,7 +109,7 @@ func (a *arborC) spawn(n int) {
 func (a *arborC) churn(m int) {
 	spec := supervisor.Spec{Run: blockRun}
 	for range m {
-		name, err := a.tree.Add(spec)
+		name, err := a.add(spec)
 		must(err)
 		must(a.tree.Delete(name))
 	}
@@ -109,7 +120,7 @@ func (a *arborC) churn(m int) {
 func (a *arborC) churnPar(m, callers int) {
 	spec := supervisor.Spec{Run: blockRun}
 	parallel(m, callers, func() {
-		name, err := a.tree.Add(spec)
+		name, err := a.add(spec)
 		must(err)
 		must(a.tree.Delete(name))
 	})

@@ -7,6 +7,7 @@
 //
 //	go run . -rounds 5          # full size: N = 100,000
 //	go run . -quick             # smoke test: small sizes, 2 rounds
+//	go run . -async -rounds 5   # arbor adds with AddAsync instead of Add
 //	go run . -million -rounds 3 -svg ../docs/bench-scaling.svg
 //	                            # adds 1,000,000 children; writes the plot
 //	go run . -replot round.log -svg ../docs/bench-scaling.svg
@@ -36,6 +37,7 @@ type config struct {
 	restarts int   // restarts per restart measurement
 	rounds   int
 	million  bool   // the sweep includes 1,000,000 children
+	async    bool   // arbor adds children with AddAsync instead of Add
 	svg      string // where to write the scaling plot; empty: nowhere
 	verbose  bool
 }
@@ -72,7 +74,7 @@ func (r results) add(metric, who string, v float64) {
 func main() {
 	cfg := parseFlags()
 	mk := []func() contender{
-		func() contender { return &arborC{} },
+		func() contender { return &arborC{async: cfg.async} },
 		func() contender { return &sutureC{} },
 		func() contender { return &bareC{} },
 	}
@@ -126,6 +128,7 @@ func parseFlags() config {
 	flag.IntVar(&cfg.restarts, "restarts", 50_000, "restarts per restart measurement")
 	flag.IntVar(&cfg.rounds, "rounds", 5, "rounds; contenders are interleaved within each round")
 	flag.BoolVar(&cfg.million, "million", false, "add 1,000,000 children to the sweep (heavy: ~3 GB, minutes)")
+	flag.BoolVar(&cfg.async, "async", false, "arbor adds children with AddAsync (returns without waiting for the tree) instead of Add")
 	flag.StringVar(&cfg.svg, "svg", "", "write the scaling plot (SVG) to this file")
 	replot := flag.String("replot", "", "with -svg: draw the plot from this saved -v log (stderr) instead of measuring")
 	flag.BoolVar(&cfg.verbose, "v", false, "print every measurement")
@@ -145,7 +148,7 @@ func parseFlags() config {
 	}
 	if *quick {
 		cfg = config{n: 5_000, resident: 1_000, small: 100, churnOps: 2_000, restarts: 5_000, rounds: 2,
-			svg: cfg.svg, verbose: cfg.verbose}
+			svg: cfg.svg, verbose: cfg.verbose, async: cfg.async}
 	}
 	cfg.callers = []int{1, 2, 8}
 	cfg.sizes = []int{cfg.small, cfg.resident, cfg.n}

@@ -22,15 +22,15 @@ import (
 
 // session is one lease and its keeper.
 type session struct {
-	cli      *clientv3.Client
-	cfg      *config
-	lease    clientv3.LeaseID
-	ctx      context.Context // valid while the lease is known to be held
-	cancel   context.CancelCauseFunc
-	expiry   *time.Timer   // cancels ctx at the local deadline
-	deadline atomic.Int64  // the local deadline, in Unix nanoseconds
-	done     chan struct{} // the keeper returned
-	once     sync.Once
+	cli    *clientv3.Client
+	cfg    *config
+	lease  clientv3.LeaseID
+	ctx    context.Context // valid while the lease is known to be held
+	cancel context.CancelCauseFunc
+	expiry *time.Timer   // cancels ctx at the local deadline
+	due    atomic.Int64  // when the expiry timer is due, since clockBase (monotonic)
+	done   chan struct{} // the keeper returned
+	once   sync.Once
 
 	mu      sync.Mutex
 	users   int           // children running under the lease
@@ -76,23 +76,49 @@ func (s *session) quiesce() {
 }
 
 // newSession grants a lease, giving up after the start timeout with an
-// error naming the endpoints.
+// error naming the endpoints. A grant whose answer arrives after the
+// lease's local deadline (a server restarting while the request was in
+// flight) is of no use: it is revoked and asked again.
 func newSession(ctx context.Context, cli *clientv3.Client, cfg *config) (*session, error) {
 	gctx, cancel := context.WithTimeout(ctx, cfg.startTimeout)
 	defer cancel()
-	sent := time.Now()
-	resp, err := cli.Grant(gctx, int64(cfg.ttl/time.Second))
-	if err != nil {
-		return nil, fmt.Errorf("%w at %v: %w", ErrUnreachable, cli.Endpoints(), err)
+	for {
+		sent := time.Now()
+		resp, err := cli.Grant(gctx, int64(cfg.ttl/time.Second))
+		if err != nil {
+			return nil, fmt.Errorf("%w at %v: %w", ErrUnreachable, cli.Endpoints(), err)
+		}
+		s := &session{cli: cli, cfg: cfg, lease: resp.ID, done: make(chan struct{})}
+		d := sent.Add(s.window(resp.TTL))
+		if time.Now().Before(d) {
+			s.ctx, s.cancel = context.WithCancelCause(context.Background())
+			s.setDeadline(d)
+			s.expiry = time.AfterFunc(time.Until(d), s.expire)
+			cfg.log.Debug("etcd: lease granted", "replica", cfg.id, "lease", int64(s.lease))
+			go s.keep()
+			return s, nil
+		}
+		cfg.log.Debug("etcd: lease granted too late to use", "replica", cfg.id, "lease", int64(s.lease),
+			"took", time.Since(sent))
+		go revokeLate(cli, resp.ID, cfg.revokeTimeout)
 	}
-	s := &session{cli: cli, cfg: cfg, lease: resp.ID, done: make(chan struct{})}
-	s.ctx, s.cancel = context.WithCancelCause(context.Background())
-	s.deadline.Store(sent.Add(s.window(resp.TTL)).UnixNano())
-	s.expiry = time.AfterFunc(time.Until(sent.Add(s.window(resp.TTL))), s.expire)
-	cfg.log.Debug("etcd: lease granted", "replica", cfg.id, "lease", int64(s.lease))
-	go s.keep()
-	return s, nil
 }
+
+// revokeLate revokes a lease that was granted too late to be used.
+func revokeLate(cli *clientv3.Client, id clientv3.LeaseID, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_, _ = cli.Revoke(ctx, id) // if it fails, the lease expires on the server
+}
+
+// setDeadline records when the expiry timer for the local deadline d is
+// due: at d, or at once if d has passed (a late answer).
+func (s *session) setDeadline(d time.Time) {
+	s.due.Store(int64(max(time.Since(clockBase), d.Sub(clockBase))))
+}
+
+// clockBase is the origin of the monotonic readings the sessions store.
+var clockBase = time.Now()
 
 // window is how long after sending a grant or renewal that reported ttl
 // seconds the lease may be relied on.
@@ -105,7 +131,7 @@ func (s *session) expire() {
 	if s.ctx.Err() != nil {
 		return // already ended, by an earlier firing or close
 	}
-	late := time.Since(time.Unix(0, s.deadline.Load()))
+	late := time.Since(clockBase) - time.Duration(s.due.Load())
 	for {
 		m := maxLate.Load()
 		if int64(late) <= m || maxLate.CompareAndSwap(m, int64(late)) {
@@ -117,8 +143,10 @@ func (s *session) expire() {
 	s.cancel(ErrLeaseExpired)
 }
 
-// maxLate is the largest delay seen between a local deadline and its timer
-// firing: the part of the margin that scheduling ate (tests report it).
+// maxLate is the largest delay seen between the time the expiry timer was
+// due and its firing: the part of the margin that scheduling ate (tests
+// report it). A renewal answered after its deadline makes the timer due at
+// once, not at the deadline: the time the answer took is not scheduling.
 var maxLate atomic.Int64
 
 // keep renews the lease until the session ends.
@@ -140,7 +168,7 @@ func (s *session) keep() {
 		switch {
 		case err == nil && resp.TTL > 0:
 			d := sent.Add(s.window(resp.TTL))
-			s.deadline.Store(d.UnixNano())
+			s.setDeadline(d)
 			s.expiry.Reset(time.Until(d))
 		case errors.Is(err, rpctypes.ErrLeaseNotFound) || (err == nil && resp.TTL <= 0) || s.cli.Ctx().Err() != nil:
 			// gone on the server, or the client is closed: no renewal can follow

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 func TestSession_DeadlineBeforeServerExpiry(t *testing.T) {
@@ -55,4 +56,50 @@ func TestSession_CloseRevokes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(-1), ttl.TTL, "revoked")
 	require.True(t, errors.Is(context.Cause(s.ctx), errSessionClosed))
+}
+
+// A grant answered after the lease's local deadline (the server restarted
+// while the request was in flight) is not used: newSession revokes it and
+// asks again, so the session it returns is valid with a deadline ahead.
+func TestSession_LateGrantIsRevokedAndAskedAgain(t *testing.T) {
+	cli := newClient(t)
+	before := leaseIDs(t, cli)
+	cfg, err := newConfig([]Option{WithTTL(2 * time.Second), WithStartTimeout(30 * time.Second)})
+	require.NoError(t, err)
+	srv.Stop()
+	type result struct {
+		s   *session
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		s, err := newSession(testCtx(t), cli, &cfg)
+		got <- result{s, err}
+	}()
+	time.Sleep(2 * time.Second) // longer than the lease's window (TTL - margin = 1.33s)
+	require.NoError(t, srv.Restart())
+	r := <-got
+	require.NoError(t, r.err)
+	defer r.s.close()
+	require.True(t, r.s.valid())
+	require.Greater(t, time.Duration(r.s.due.Load()), time.Since(clockBase), "its deadline is ahead")
+	require.Eventually(t, func() bool {
+		for id := range leaseIDs(t, cli) {
+			if !before[id] && id != r.s.lease {
+				return false // the late grant's lease is still there
+			}
+		}
+		return true
+	}, 10*time.Second, 50*time.Millisecond, "the late lease is revoked")
+}
+
+// leaseIDs lists the leases the server holds.
+func leaseIDs(t *testing.T, cli *clientv3.Client) map[clientv3.LeaseID]bool {
+	resp, err := cli.Leases(testCtx(t))
+	require.NoError(t, err)
+	ids := map[clientv3.LeaseID]bool{}
+	for _, l := range resp.Leases {
+		ids[l.ID] = true
+	}
+	return ids
 }

@@ -200,7 +200,7 @@ func (c *child) info(t0 time.Time) ChildInfo {
 		}
 	}
 	if c.inc != nil {
-		ci.PID = int(c.inc.pid.Load())
+		ci.PID = c.inc.pidOf()
 	}
 	return ci
 }

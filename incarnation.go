@@ -22,7 +22,7 @@ func Ready(ctx context.Context) {
 	if inc == nil || !inc.c.spec.WaitReady || !inc.readySent.CompareAndSwap(false, true) {
 		return
 	}
-	inc.l.send(report{kind: repReady, inc: inc})
+	inc.l.send(report{kind: repReady, x: inc})
 }
 
 // Heartbeat tells the tree that the calling child is alive (see
@@ -39,7 +39,7 @@ func Heartbeat(ctx context.Context) {
 // it after each process start (package proc does). No-op outside a tree.
 func ReportPID(ctx context.Context, pid int) {
 	if inc := incOf(ctx); inc != nil {
-		inc.pid.Store(int64(pid))
+		inc.sided().pid.Store(int64(pid))
 	}
 }
 
@@ -51,7 +51,7 @@ func ReportPID(ctx context.Context, pid int) {
 // detail. ctx is the context the child's Run received. No-op outside a tree.
 func ReportDetail(ctx context.Context, f func() any) {
 	if inc := incOf(ctx); inc != nil && f != nil {
-		inc.detail.Store(&f)
+		inc.sided().detail.Store(&f)
 	}
 }
 
@@ -99,23 +99,41 @@ type incarnation struct {
 	waitEnd  bool      // waiter waits only for the end
 	waiter   waiter    // the first waiter on its start or end; the others are in side
 
-	readySent atomic.Bool                // Ready was called (set by the child)
-	cancelled atomic.Bool                // the context is cancelled
-	lastBeat  atomic.Int64               // loop clock at the last Heartbeat (set by the child)
-	pid       atomic.Int64               // set by ReportPID
-	detail    atomic.Pointer[func() any] // set by ReportDetail
+	readySent atomic.Bool  // Ready was called (set by the child)
+	cancelled atomic.Bool  // the context is cancelled
+	lastBeat  atomic.Int64 // loop clock at the last Heartbeat (set by the child)
 
 	mu   sync.Mutex
 	done atomic.Pointer[chan struct{}] // made on first use
 	side atomic.Pointer[incSide]       // what few incarnations need, made on first use
+
+	exit report // its inbox entry: the exit report (AddAsync: first the request that adds it)
 }
 
 // incSide holds what few incarnations need: waiters beyond the first
-// (loop-owned), and the AfterFunc registrations of contexts derived from the
-// incarnation (guarded by its mu).
+// (loop-owned), the AfterFunc registrations of contexts derived from the
+// incarnation (guarded by its mu), and what ReportPID and ReportDetail set.
 type incSide struct {
 	waiters []waiting
 	afters  map[*afterFunc]struct{}
+	pid     atomic.Int64
+	detail  atomic.Pointer[func() any]
+}
+
+// pidOf is what the child reported with ReportPID; 0 if nothing.
+func (inc *incarnation) pidOf() int {
+	if s := inc.side.Load(); s != nil {
+		return int(s.pid.Load())
+	}
+	return 0
+}
+
+// detailFunc is what the child reported with ReportDetail; nil if nothing.
+func (inc *incarnation) detailFunc() *func() any {
+	if s := inc.side.Load(); s != nil {
+		return s.detail.Load()
+	}
+	return nil
 }
 
 // sided returns the side struct, making it if needed; safe from any goroutine.
@@ -181,11 +199,11 @@ func (inc *incarnation) call(l *loop, w waiting, ended bool) {
 // passes panics through.
 func (inc *incarnation) run() {
 	if inc.announce {
-		inc.l.send(report{kind: repEntered, inc: inc})
+		inc.l.send(report{kind: repEntered, x: inc})
 	}
 	if inc.l.cfg.passPanics {
 		err := inc.c.spec.Run(inc)
-		inc.l.send(report{kind: repExit, inc: inc, err: err})
+		inc.exited(err)
 		return
 	}
 	var err error
@@ -198,10 +216,17 @@ func (inc *incarnation) run() {
 				err = errGoexit
 			}
 		}
-		inc.l.send(report{kind: repExit, inc: inc, err: err})
+		inc.exited(err)
 	}()
 	err = inc.c.spec.Run(inc)
 	returned = true
+}
+
+// exited reports the end of the child's Run to the loop, in the
+// incarnation's own inbox entry: no allocation per exit.
+func (inc *incarnation) exited(err error) {
+	inc.exit = report{kind: repExit, x: inc, err: err}
+	inc.l.in.push(&inc.exit)
 }
 
 type afterFunc struct{ f func() }

@@ -109,8 +109,8 @@ func (l *loop) run() error {
 	// ones find the inbox closed and go to the stopped tree.
 	for r := l.in.close(); r != nil; {
 		next := r.next
-		if r.kind == repCall {
-			l.serve(r.msg)
+		if r.kind == repCall || r.kind == repAdd {
+			l.handle(r) // answered, or dropped, as the tree has stopped
 		}
 		r = next
 	}
@@ -137,7 +137,10 @@ func (e *ending) result(tree string) error {
 func (l *loop) handle(r *report) {
 	switch r.kind {
 	case repCall:
-		l.serve(r.msg)
+		l.serve(r.x)
+		return
+	case repAdd:
+		l.addAsync(r.x.(*incarnation))
 		return
 	case repTimer:
 		l.dl.armed = false
@@ -147,7 +150,7 @@ func (l *loop) handle(r *report) {
 		l.shutdown()
 		return
 	}
-	inc := r.inc
+	inc := r.x.(*incarnation)
 	c := inc.c
 	if c.inc != inc {
 		return
@@ -174,8 +177,6 @@ func (l *loop) serve(m any) {
 	switch m := m.(type) {
 	case *addReq:
 		l.add(m)
-	case *asyncAddReq:
-		l.addAsync(m)
 	case *stopReq:
 		l.terminate(m)
 	case *restartReq:
@@ -274,14 +275,20 @@ func (l *loop) enter(c *child, to phase) {
 // (Run's, or a group restart's) has the child's goroutine announce when it
 // is about to call Run, so that the next child starts only then.
 func (l *loop) start(c *child, by startKind, ordered bool) {
-	inc := &incarnation{c: c, l: l, by: by, announce: ordered && !c.spec.WaitReady}
+	l.launch(&incarnation{c: c, l: l, by: by}, ordered)
+}
+
+// launch starts inc, a new incarnation of its child, which is not live.
+func (l *loop) launch(inc *incarnation, ordered bool) {
+	c := inc.c
+	inc.announce = ordered && !c.spec.WaitReady
 	c.inc = inc
 	c.after = afterKeep
 	c.started = l.dl.clock
 	if l.pol.bo.initial > 0 {
 		c.ext().startedAt = l.dl.clock
 	}
-	if by == byAuto {
+	if inc.by == byAuto {
 		c.restarts++
 	}
 	if c.spec.WaitReady || inc.announce {
@@ -568,20 +575,16 @@ func (l *loop) add(m *addReq) {
 	m.reply <- addReply{name: c.spec.Name}
 }
 
-// addAsync serves AddAsync: the name is the caller's, unique by
-// construction (claimName); the child starts at once, unless the tree is
-// shutting down.
-func (l *loop) addAsync(m *asyncAddReq) {
-	spec := m.spec
-	m.spec = Spec{}
-	l.t.asyncs.Put(m)
+// addAsync serves AddAsync: the caller made the child and its first
+// incarnation, under a name unique by construction (claimName); it starts
+// at once, unless the tree is shutting down.
+func (l *loop) addAsync(inc *incarnation) {
 	l.t.pending.Add(-1)
 	if l.stopping {
 		return
 	}
-	c := newChild(spec)
-	l.kids.pushBack(c)
-	l.start(c, byAdd, false)
+	l.kids.pushBack(inc.c)
+	l.launch(inc, false)
 }
 
 // woke answers Add once the child has started, or has ended before that:
@@ -710,10 +713,9 @@ func (m *restartReq) woke(l *loop, inc *incarnation, ended bool) {
 // the loop, an API call, the timer firing, or Run's cancellation.
 type report struct {
 	kind repKind
-	inc  *incarnation // child reports
-	err  error        // repExit
-	msg  any          // repCall: the request
-	next *report      // in the inbox
+	err  error   // repExit
+	x    any     // child reports and repAdd: the *incarnation; repCall: the request
+	next *report // in the inbox
 }
 
 type repKind uint8
@@ -723,6 +725,7 @@ const (
 	repReady                  // the child called Ready
 	repEntered                // the child's goroutine is about to call Run (ordered starts only)
 	repCall                   // an API call
+	repAdd                    // AddAsync: a child and its first incarnation, made by the caller
 	repTimer                  // the deadline timer fired
 	repCancel                 // Run's context was cancelled
 )

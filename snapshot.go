@@ -146,7 +146,7 @@ func (t *Tree) callCtx(ctx context.Context) (*snapshot, error) {
 		t.mu.Unlock()
 		m := &snapshotReq{reply: make(chan *snapshot, 1)}
 		r := m.entry()
-		r.kind, r.msg = repCall, m
+		r.kind, r.x = repCall, m
 		if !l.in.push(r) {
 			select {
 			case <-l.done:
@@ -237,7 +237,7 @@ func (s *snapshot) fill(head *child, t0 time.Time, more func(*child, *ChildSnaps
 		more(c, &cs)
 		s.tree.Children = append(s.tree.Children, cs)
 		if c.inc != nil {
-			if f := c.inc.detail.Load(); f != nil {
+			if f := c.inc.detailFunc(); f != nil {
 				if s.details == nil {
 					s.details = make(map[int]func() any)
 				}

@@ -30,7 +30,7 @@ type Tree struct {
 
 	hookTurn chan struct{} // a token held while a hook or the logger runs: one at a time, whatever the Run
 
-	adds, stops, counts, asyncs sync.Pool // *addReq, *stopReq, *countReq and *asyncAddReq, reused across calls
+	adds, stops, counts sync.Pool // *addReq, *stopReq and *countReq, reused across calls
 
 	pending atomic.Int64 // AddAsync requests on their way to the loop
 }
@@ -270,21 +270,24 @@ func (t *Tree) AddAsync(spec Spec) (string, error) {
 	if t.cfg.maxChildren > 0 {
 		return t.Add(spec)
 	}
-	m, _ := t.asyncs.Get().(*asyncAddReq)
-	if m == nil {
-		m = &asyncAddReq{}
-	}
 	t.pending.Add(1)
 	spec.Name = genName(t.kids.seq.Add(1))
-	m.spec = spec
-	offline := call(t, m, nil, func() bool {
-		t.pending.Add(-1)
-		return true
-	})
-	if offline {
-		return "", childErr(t.cfg.name, spec.Name, ErrNotRunning, "SimpleOneForOne children can only be added while the tree runs")
+	inc := &incarnation{c: newChild(spec), by: byAdd}
+	inc.exit.kind, inc.exit.x = repAdd, inc // its exit report carries it to the loop first
+	for {
+		t.mu.Lock()
+		l := t.cur
+		t.mu.Unlock()
+		if l == nil {
+			t.pending.Add(-1)
+			return "", childErr(t.cfg.name, spec.Name, ErrNotRunning, "SimpleOneForOne children can only be added while the tree runs")
+		}
+		inc.l = l
+		if l.in.push(&inc.exit) {
+			return spec.Name, nil
+		}
+		<-l.done
 	}
-	return spec.Name, nil
 }
 
 // checkAsync validates a spec given to AddAsync.
@@ -412,10 +415,6 @@ type (
 		msg
 		reply chan *snapshot
 	}
-	asyncAddReq struct { // AddAsync: no reply; the loop puts it back in Tree.asyncs
-		msg
-		spec Spec
-	}
 )
 
 // call sends m to the loop and waits for the answer it puts on reply, or,
@@ -432,12 +431,8 @@ func call[R any](t *Tree, m request, reply chan R, offline func() R) R {
 		}
 		t.mu.Unlock()
 		r := m.entry()
-		r.kind, r.msg = repCall, m
+		r.kind, r.x = repCall, m
 		if l.in.push(r) {
-			if reply == nil {
-				var taken R // a call without a reply (AddAsync) is done once taken in
-				return taken
-			}
 			return <-reply // the loop answers every call it took in
 		}
 		<-l.done

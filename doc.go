@@ -128,6 +128,15 @@
 //     before starting the next one, so goroutines begin in start order;
 //     their first side effects may still interleave. Add and Restart return
 //     once the child's goroutine has been started.
+//   - AddAsync (beyond OTP and the spec) is Add without the wait, for
+//     SimpleOneForOne trees: the caller generates the name and makes the
+//     child's record, pushes it onto the loop's inbox and returns, so the
+//     child is registered before any later call of that caller (or of a
+//     goroutine it handed the name to) is served. A name given to Add that
+//     has the generated form and was drawn by an AddAsync still on its way
+//     is refused as a duplicate; generated names never take given names.
+//     It needs an empty Name and no WaitReady; with WithMaxChildren it
+//     waits for the loop's answer, to keep the limit exact.
 //   - A Shutdown or Watchdog too large to add to the clock (such as
 //     math.MaxInt64) means no limit, as Infinity does.
 //   - A child must not call Terminate, Restart or Delete on itself: the call

@@ -176,6 +176,32 @@ func Example_simpleOneForOne() {
 	// Run returned <nil> children left: 0
 }
 
+// AddAsync adds a child the way a go statement starts a goroutine: it does
+// not wait for the tree, yet the child is registered before any call made
+// after it, so Count and Delete see it at once.
+func ExampleTree_AddAsync() {
+	tree, _ := supervisor.New(supervisor.WithStrategy(supervisor.SimpleOneForOne))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := tree.Start(ctx)
+	var names []string
+	for range 3 {
+		name, err := tree.AddAsync(supervisor.Spec{Run: func(ctx context.Context) error { <-ctx.Done(); return nil }})
+		if err != nil {
+			fmt.Println(err)
+			break
+		}
+		names = append(names, name)
+	}
+	fmt.Println(names, tree.Count().Specs)
+	fmt.Println(tree.Delete(names[0]), tree.Count().Specs)
+	cancel()
+	fmt.Println("Run returned", <-done)
+	// Output:
+	// [child-1 child-2 child-3] 3
+	// <nil> 2
+	// Run returned <nil>
+}
+
 // A tree is a child like any other. A subtree that gives up is a failing child
 // of its parent, which restarts it with a fresh restart history.
 func Example_nested() {

@@ -24,7 +24,10 @@
 // contexts of the children running under the lease are cancelled at once,
 // without waiting for a watch, an Observe or a Campaign to notice. The
 // server cannot expire the lease before (send time) + TTL, so the child is
-// told to stop a margin before anyone else can win.
+// told to stop a margin before anyone else can win. An answer that arrives
+// after the deadline it would set (a server restarting while the request
+// was in flight) changes nothing: a renewal answered that late ends the
+// session at once, and a lease granted that late is revoked and asked again.
 //
 // A Singleton is elected by creating the key <prefix>singleton/<name> in a
 // transaction that succeeds only if the key is absent, bound to the lease;

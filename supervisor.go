@@ -274,20 +274,12 @@ func (t *Tree) AddAsync(spec Spec) (string, error) {
 	spec.Name = genName(t.kids.seq.Add(1))
 	inc := &incarnation{c: newChild(spec), by: byAdd}
 	inc.exit.kind, inc.exit.x = repAdd, inc // its exit report carries it to the loop first
-	for {
-		t.mu.Lock()
-		l := t.cur
-		t.mu.Unlock()
-		if l == nil {
-			t.pending.Add(-1)
-			return "", childErr(t.cfg.name, spec.Name, ErrNotRunning, "SimpleOneForOne children can only be added while the tree runs")
-		}
-		inc.l = l
-		if l.in.push(&inc.exit) {
-			return spec.Name, nil
-		}
-		<-l.done
+	if t.deliver(func(l *loop) *report { inc.l = l; return &inc.exit }) {
+		return spec.Name, nil
 	}
+	t.mu.Unlock()
+	t.pending.Add(-1)
+	return "", childErr(t.cfg.name, spec.Name, ErrNotRunning, "SimpleOneForOne children can only be added while the tree runs")
 }
 
 // checkAsync validates a spec given to AddAsync.
@@ -417,23 +409,33 @@ type (
 	}
 )
 
-// call sends m to the loop and waits for the answer it puts on reply, or,
-// when the tree is not running, runs offline under t.mu. A loop that has
-// closed its inbox answers no more: the call then waits for that Run to end
-// and tries again against the stopped tree.
+// call sends m to the loop (deliver) and waits for the answer it puts on
+// reply, or, when the tree is not running, runs offline under t.mu.
 func call[R any](t *Tree, m request, reply chan R, offline func() R) R {
+	r := m.entry()
+	r.kind, r.x = repCall, m
+	if t.deliver(func(*loop) *report { return r }) {
+		return <-reply // the loop answers every call it took in
+	}
+	defer t.mu.Unlock()
+	return offline()
+}
+
+// deliver pushes onto the running loop's inbox the entry that entry makes
+// for that loop, and returns true. A loop that has closed its inbox takes
+// nothing more: deliver then waits for that Run to end and tries again.
+// When the tree is not running it returns false with t.mu held, for the
+// caller to answer from the stopped tree and unlock.
+func (t *Tree) deliver(entry func(*loop) *report) bool {
 	for {
 		t.mu.Lock()
 		l := t.cur
 		if l == nil {
-			defer t.mu.Unlock()
-			return offline()
+			return false
 		}
 		t.mu.Unlock()
-		r := m.entry()
-		r.kind, r.x = repCall, m
-		if l.in.push(r) {
-			return <-reply // the loop answers every call it took in
+		if l.in.push(entry(l)) {
+			return true
 		}
 		<-l.done
 	}

@@ -182,20 +182,7 @@ func readyPID(pool *proc.Pool, old int) int {
 // -benchtime 1x: b.N is not used.
 func BenchmarkRestartRatio(b *testing.B) {
 	const rounds, perRound, workerRuns = 7, 100, 20
-	s, err := proc.Listen("http", "tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	pool, err := proc.NewPool(proc.PoolConfig{Worker: worker(), Size: 1, Sockets: []*proc.Socket{s}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- pool.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	pid := readyPID(pool, 0)
+	pool, pid := runOneWorkerPool(b)
 	p := proc.Command("/bin/true")
 	timed := func(n int, f func()) float64 {
 		start := time.Now()
@@ -276,14 +263,14 @@ func benchTreeRestart(b *testing.B) {
 	<-done
 }
 
-// benchPoolRestart measures a pool's replacement of a SIGKILLed worker,
-// until the replacement is ready.
-func benchPoolRestart(b *testing.B) {
+// runOneWorkerPool runs a pool of one HTTP worker on a loopback socket
+// until the benchmark ends, and returns it with its ready worker's pid.
+func runOneWorkerPool(b *testing.B) (*proc.Pool, int) {
 	s, err := proc.Listen("http", "tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	b.Cleanup(func() { s.Close() })
 	pool, err := proc.NewPool(proc.PoolConfig{Worker: worker(), Size: 1, Sockets: []*proc.Socket{s}})
 	if err != nil {
 		b.Fatal(err)
@@ -291,8 +278,14 @@ func benchPoolRestart(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- pool.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	pid := readyPID(pool, 0)
+	b.Cleanup(func() { cancel(); <-done })
+	return pool, readyPID(pool, 0)
+}
+
+// benchPoolRestart measures a pool's replacement of a SIGKILLed worker,
+// until the replacement is ready.
+func benchPoolRestart(b *testing.B) {
+	pool, pid := runOneWorkerPool(b)
 	for b.Loop() {
 		killPid(pid)
 		pid = readyPID(pool, pid)

@@ -55,6 +55,7 @@ type deadlines struct {
 	armed   bool
 	stopQs  map[time.Duration]*stopQueue
 	spare   *stopQueue // an emptied queue kept for reuse
+	expect  int        // while a SimpleOneForOne tree stops all its children: how many, to size a new queue once
 }
 
 // now reads the clock; safe from any goroutine.
@@ -125,6 +126,9 @@ func (d *deadlines) limit(inc *incarnation) {
 		}
 		q.d = dur
 		d.stopQs[dur] = q
+		if d.expect > cap(q.items) {
+			q.items = make([]stopItem, 0, d.expect)
+		}
 	}
 	q.items = append(q.items, stopItem{inc: inc, at: at})
 	if !q.timer.Queued() {

@@ -19,7 +19,7 @@ import (
 // nil ctx), for a child without WaitReady, or when called twice.
 func Ready(ctx context.Context) {
 	inc := incOf(ctx)
-	if inc == nil || !inc.c.spec.WaitReady || !inc.readySent.CompareAndSwap(false, true) {
+	if inc == nil || !inc.c.spec.WaitReady || inc.flags.Or(fReady)&fReady != 0 {
 		return
 	}
 	inc.l.send(report{kind: repReady, x: inc})
@@ -99,16 +99,24 @@ type incarnation struct {
 	waitEnd  bool      // waiter waits only for the end
 	waiter   waiter    // the first waiter on its start or end; the others are in side
 
-	readySent atomic.Bool  // Ready was called (set by the child)
-	cancelled atomic.Bool  // the context is cancelled
-	lastBeat  atomic.Int64 // loop clock at the last Heartbeat (set by the child)
+	flags    atomic.Uint32 // fReady, fCancelled, fDone
+	lastBeat atomic.Int64  // loop clock at the last Heartbeat (set by the child)
 
 	mu   sync.Mutex
-	done atomic.Pointer[chan struct{}] // made on first use
-	side atomic.Pointer[incSide]       // what few incarnations need, made on first use
+	done chan struct{}           // the Done channel, made on first use; read freely once fDone is set
+	side atomic.Pointer[incSide] // what few incarnations need, made on first use
 
 	exit report // its inbox entry: the exit report (AddAsync: first the request that adds it)
 }
+
+// Bits of incarnation.flags. fCancelled and fDone are set under mu, fDone
+// only after done is written, so that a reader that sees fDone may read done
+// without the lock.
+const (
+	fReady     = 1 << iota // Ready was called (set by the child)
+	fCancelled             // the context is cancelled
+	fDone                  // done is set
+)
 
 // incSide holds what few incarnations need: waiters beyond the first
 // (loop-owned), the AfterFunc registrations of contexts derived from the
@@ -244,22 +252,21 @@ func (inc *incarnation) Deadline() (time.Time, bool) { return time.Time{}, false
 
 // Done implements context.Context.
 func (inc *incarnation) Done() <-chan struct{} {
-	if d := inc.done.Load(); d != nil {
-		return *d
+	if inc.flags.Load()&fDone != 0 {
+		return inc.done
 	}
 	inc.mu.Lock()
 	defer inc.mu.Unlock()
-	if d := inc.done.Load(); d != nil {
-		return *d
+	if inc.flags.Load()&fDone == 0 {
+		inc.done = make(chan struct{})
+		inc.flags.Or(fDone)
 	}
-	d := make(chan struct{})
-	inc.done.Store(&d)
-	return d
+	return inc.done
 }
 
 // Err implements context.Context.
 func (inc *incarnation) Err() error {
-	if inc.cancelled.Load() {
+	if inc.flags.Load()&fCancelled != 0 {
 		return context.Canceled
 	}
 	return nil
@@ -284,7 +291,7 @@ func (inc *incarnation) String() string {
 // it to propagate cancellation to derived contexts.
 func (inc *incarnation) AfterFunc(f func()) (stop func() bool) {
 	inc.mu.Lock()
-	if inc.cancelled.Load() {
+	if inc.flags.Load()&fCancelled != 0 {
 		inc.mu.Unlock()
 		go f()
 		return func() bool { return false }
@@ -310,20 +317,24 @@ func (inc *incarnation) AfterFunc(f func()) (stop func() bool) {
 // cancel cancels the context; later calls do nothing.
 func (inc *incarnation) cancel() {
 	inc.mu.Lock()
-	if inc.cancelled.Load() {
+	f := inc.flags.Load()
+	if f&fCancelled != 0 {
 		inc.mu.Unlock()
 		return
 	}
-	inc.cancelled.Store(true)
-	if d := inc.done.Load(); d != nil {
-		close(*d)
+	if f&fDone != 0 {
+		close(inc.done)
 	} else {
-		inc.done.Store(&closedChan)
+		inc.done = closedChan
 	}
-	var afters map[*afterFunc]struct{}
-	if s := inc.side.Load(); s != nil {
-		afters, s.afters = s.afters, nil
+	inc.flags.Or(fCancelled | fDone)
+	s := inc.side.Load()
+	if s == nil || s.afters == nil {
+		inc.mu.Unlock()
+		return
 	}
+	afters := s.afters
+	s.afters = nil
 	inc.mu.Unlock()
 	for a := range afters {
 		go a.f()

@@ -119,3 +119,30 @@ func TestChildContextDerivedAfterCancel(t *testing.T) {
 		assert.ErrorIs(t, <-done, context.Canceled)
 	})
 }
+
+// Done asked from several goroutines while the tree cancels the context:
+// every caller gets the same channel, and it is closed once cancel returns.
+// Run with -race, this also checks that the channel is published safely to
+// callers that read it without the lock.
+func TestChildContextDoneRacesWithCancel(t *testing.T) {
+	for range 200 {
+		inc := &incarnation{}
+		const callers = 4
+		got := make(chan (<-chan struct{}), callers)
+		for range callers {
+			go func() { got <- inc.Done() }()
+		}
+		inc.cancel()
+		first := <-got
+		for range callers - 1 {
+			require.Equal(t, first, <-got)
+		}
+		select {
+		case <-first:
+		default:
+			t.Fatal("Done channel not closed after cancel")
+		}
+		assert.ErrorIs(t, inc.Err(), context.Canceled)
+		assert.Equal(t, first, inc.Done())
+	}
+}

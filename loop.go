@@ -515,6 +515,10 @@ func (l *loop) shutdown() {
 	}
 	l.deferred = nil
 	sofo := l.cfg.strategy == SimpleOneForOne
+	if sofo {
+		l.dl.expect = l.n.live
+		defer func() { l.dl.expect = 0 }()
+	}
 	p := &plan{kind: planShutdown}
 	for c := l.kids.tail; c != nil; {
 		prev := c.prev

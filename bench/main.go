@@ -17,12 +17,14 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -53,6 +55,10 @@ const (
 	mMemHeap  = "memory-heap"
 	mMemStack = "memory-stack"
 	mPar      = "pairs/s" // throughput, key(mPar, callers)
+	mCores    = "cores"   // CPU time / wall time of the throughput workload, key(mCores, callers)
+	mMemOwn   = "memory-own-cancel"
+	mSpawnOwn = "spawn-own-cancel"
+	mStopOwn  = "stop-own-cancel"
 	unitNs    = "ns"
 	unitBytes = "B"
 	unitOps   = "/s"
@@ -172,9 +178,19 @@ func runWorkloads(order []func() contender, cfg config, res results) {
 			big(c, n, cfg.churnOps, res)
 		}
 	}
+	for _, c := range cs {
+		if c.name() == "bare" {
+			spawn, stop, mem := ownCancel(cfg.n)
+			res.add(key(mSpawnOwn, cfg.n), "bare", spawn)
+			res.add(key(mStopOwn, cfg.n), "bare", stop)
+			res.add(key(mMemOwn, cfg.n), "bare", mem)
+		}
+	}
 	for _, k := range cfg.callers {
 		for _, c := range cs {
-			res.add(key(mPar, k), c.name(), throughput(c, cfg.resident, cfg.churnOps, k))
+			rate, cores := throughput(c, cfg.resident, cfg.churnOps, k)
+			res.add(key(mPar, k), c.name(), rate)
+			res.add(key(mCores, k), c.name(), cores)
 		}
 	}
 	for _, c := range cs {
@@ -229,16 +245,62 @@ func big(c contender, n, churnOps int, res results) {
 }
 
 // throughput measures Add+Delete pairs per second from callers concurrent
-// goroutines, with resident children running.
-func throughput(c contender, resident, ops, callers int) float64 {
+// goroutines, with resident children running, and how many cores the
+// process kept busy meanwhile (CPU time over wall time).
+func throughput(c contender, resident, ops, callers int) (rate, cores float64) {
 	c.open()
 	c.spawn(resident)
 	gc()
+	cpu0 := cpuTime()
 	t := time.Now()
 	c.churnPar(ops, callers)
 	d := time.Since(t)
+	cpu := cpuTime() - cpu0
 	c.close()
-	return float64(ops) / d.Seconds()
+	return float64(ops) / d.Seconds(), cpu.Seconds() / d.Seconds()
+}
+
+// cpuTime is the user and system CPU time the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	must(syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// ownCancel spawns n bare goroutines that each wait on their own
+// context.WithCancel (children of one shared context), keeping the n cancel
+// functions, then stops them all by cancelling the shared context; returns
+// the time per spawn and per stop and the heap and stack per goroutine: what
+// running goroutines cost when each can be stopped alone, as a supervised
+// child can. A reference for the spawn, stop and memory figures, not a
+// contender.
+func ownCancel(n int) (spawn, stop, mem float64) {
+	h0, s0 := inUse()
+	t := time.Now()
+	parent, cancelAll := context.WithCancel(context.Background())
+	var started, done sync.WaitGroup
+	started.Add(n)
+	done.Add(n)
+	cancels := make([]context.CancelFunc, n)
+	for i := range cancels {
+		ctx, cancel := context.WithCancel(parent)
+		cancels[i] = cancel
+		go func() {
+			started.Done()
+			<-ctx.Done()
+			done.Done()
+		}()
+	}
+	started.Wait()
+	spawn = perOp(time.Since(t), n)
+	h1, s1 := inUse()
+	gc()
+	t = time.Now()
+	cancelAll()
+	done.Wait()
+	stop = perOp(time.Since(t), n)
+	runtime.KeepAlive(cancels)
+	return spawn, stop, float64(int64(h1+s1)-int64(h0+s0)) / float64(n)
 }
 
 // loadAvg is the first three fields of /proc/loadavg: the machine is shared,

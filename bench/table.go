@@ -68,6 +68,17 @@ func printTable(res results, cfg config) {
 	fmt.Printf("| scaling: churn %d / churn %d resident | %.2f | %.2f | %.2f | | | arbor ≤ 1.1 | %s |\n",
 		n, cfg.small, sc("arbor"), sc("suture"), sc("bare"), pass(sc("arbor") <= 1.1))
 
+	if own := med(key(mMemOwn, n), "bare"); own > 0 {
+		a, b := med(key(mMem, n), "arbor"), med(key(mMem, n), "bare")
+		sp, sb := med(key(mSpawnOwn, n), "bare"), med(key(mSpawn, n), "bare")
+		st, stb := med(key(mStopOwn, n), "bare"), med(key(mStop, n), "bare")
+		fmt.Printf("\nreference, not a contender: bare goroutines each waiting on its own context.WithCancel "+
+			"(each can be stopped alone, as a supervised child; N=%d): spawn %s per goroutine = %s× bare; "+
+			"stop %s = %s× bare; memory %s = bare + %s (arbor holds that + %s)\n",
+			n, num(sp, unitNs), ratio(sp, sb), num(st, unitNs), ratio(st, stb),
+			num(own, unitBytes), num(own-b, unitBytes), num(a-own, unitBytes))
+	}
+
 	printSpread(res, rows)
 }
 
@@ -136,13 +147,14 @@ func printSweep(res results, cfg config) {
 func printThroughput(res results, cfg config) {
 	med := func(m, who string) float64 { return median(res[m][who]) }
 	fmt.Printf("\n### Add+Delete throughput, concurrent callers (%d resident, one tree)\n\n", cfg.resident)
-	fmt.Printf("| callers | arbor | suture | bare | arbor/suture | arbor/bare | arbor vs 1 caller | suture vs 1 | bare vs 1 |\n")
-	fmt.Printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("| callers | arbor | suture | bare | arbor/suture | arbor/bare | arbor vs 1 caller | suture vs 1 | bare vs 1 | cores busy: arbor / suture / bare |\n")
+	fmt.Printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	one := key(mPar, cfg.callers[0])
 	for _, k := range cfg.callers {
 		a, s, b := med(key(mPar, k), "arbor"), med(key(mPar, k), "suture"), med(key(mPar, k), "bare")
-		fmt.Printf("| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", k, num(a, unitOps), num(s, unitOps), num(b, unitOps),
-			ratio(a, s), ratio(a, b), ratio(a, med(one, "arbor")), ratio(s, med(one, "suture")), ratio(b, med(one, "bare")))
+		fmt.Printf("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %.2f / %.2f / %.2f |\n", k, num(a, unitOps), num(s, unitOps), num(b, unitOps),
+			ratio(a, s), ratio(a, b), ratio(a, med(one, "arbor")), ratio(s, med(one, "suture")), ratio(b, med(one, "bare")),
+			med(key(mCores, k), "arbor"), med(key(mCores, k), "suture"), med(key(mCores, k), "bare"))
 	}
 	a1, a2, a8 := med(key(mPar, 1), "arbor"), med(key(mPar, 2), "arbor"), med(key(mPar, 8), "arbor")
 	fmt.Printf("\narbor: 2 callers / 1 caller = %.2f (target ≥ 1.6: %s); 8 callers / 2 callers = %.2f (target ≥ 1: %s)\n",

@@ -322,12 +322,14 @@ func (inc *incarnation) cancel() {
 		inc.mu.Unlock()
 		return
 	}
+	// Err must report the cancellation to whoever sees Done closed.
 	if f&fDone != 0 {
+		inc.flags.Or(fCancelled)
 		close(inc.done)
 	} else {
 		inc.done = closedChan
+		inc.flags.Or(fCancelled | fDone)
 	}
-	inc.flags.Or(fCancelled | fDone)
 	s := inc.side.Load()
 	if s == nil || s.afters == nil {
 		inc.mu.Unlock()

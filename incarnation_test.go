@@ -146,3 +146,28 @@ func TestChildContextDoneRacesWithCancel(t *testing.T) {
 		assert.Equal(t, first, inc.Done())
 	}
 }
+
+// A child that sees Done closed finds Err set at once (found by FuzzTree:
+// cancel closed the channel before it marked the context cancelled).
+func TestChildContextErrSetWhenDoneCloses(t *testing.T) {
+	for range 5000 {
+		inc := &incarnation{}
+		done := inc.Done()
+		errc := make(chan error, 1)
+		polling := make(chan struct{})
+		go func() { // polls, so as to look at Err as soon as Done closes
+			close(polling)
+			for {
+				select {
+				case <-done:
+					errc <- inc.Err()
+					return
+				default:
+				}
+			}
+		}()
+		<-polling
+		inc.cancel()
+		require.ErrorIs(t, <-errc, context.Canceled)
+	}
+}

@@ -327,7 +327,12 @@ func (b *bareC) close() {
 
 // restart: a hand-written minimal supervisor goroutine: the child goroutine
 // returns its error on a channel; the supervisor respawns it at once.
-func (b *bareC) restart(m int) {
+func (b *bareC) restart(m int) { bareRestart(m, false) }
+
+// bareRestart is the bare restart workload; with own, each incarnation runs
+// under its own context.WithCancel, released once it has returned, as a
+// supervisor that can stop one child alone must do (the reference figure).
+func bareRestart(m int, own bool) {
 	var runs atomic.Int64
 	target := int64(m) + 1
 	done := make(chan struct{})
@@ -345,6 +350,16 @@ func (b *bareC) restart(m int) {
 	go func() { // the supervisor: one incarnation at a time
 		defer close(supDone)
 		spawn := func() { go func() { exits <- child(ctx) }() }
+		if own {
+			spawn = func() {
+				ictx, icancel := context.WithCancel(ctx)
+				go func() {
+					err := child(ictx)
+					icancel()
+					exits <- err
+				}()
+			}
+		}
 		spawn()
 		for {
 			<-exits

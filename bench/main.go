@@ -47,22 +47,23 @@ type config struct {
 // metric names, in table order. The population workloads are recorded per
 // population: key(mSpawn, 100000) is "spawn@100000".
 const (
-	mSpawn    = "spawn"
-	mStop     = "stop"
-	mChurn    = "churn"
-	mRestart  = "restart"
-	mMem      = "memory"
-	mMemHeap  = "memory-heap"
-	mMemStack = "memory-stack"
-	mPar      = "pairs/s" // throughput, key(mPar, callers)
-	mCores    = "cores"   // CPU time / wall time of the throughput workload, key(mCores, callers)
-	mMemOwn   = "memory-own-cancel"
-	mSpawnOwn = "spawn-own-cancel"
-	mStopOwn  = "stop-own-cancel"
-	unitNs    = "ns"
-	unitBytes = "B"
-	unitOps   = "/s"
-	million   = 1_000_000
+	mSpawn      = "spawn"
+	mStop       = "stop"
+	mChurn      = "churn"
+	mRestart    = "restart"
+	mMem        = "memory"
+	mMemHeap    = "memory-heap"
+	mMemStack   = "memory-stack"
+	mPar        = "pairs/s" // throughput, key(mPar, callers)
+	mCores      = "cores"   // CPU time / wall time of the throughput workload, key(mCores, callers)
+	mMemOwn     = "memory-own-cancel"
+	mSpawnOwn   = "spawn-own-cancel"
+	mStopOwn    = "stop-own-cancel"
+	mRestartOwn = "restart-own-cancel"
+	unitNs      = "ns"
+	unitBytes   = "B"
+	unitOps     = "/s"
+	million     = 1_000_000
 )
 
 func key(metric string, n int) string { return fmt.Sprintf("%s@%d", metric, n) }
@@ -178,12 +179,12 @@ func runWorkloads(order []func() contender, cfg config, res results) {
 			big(c, n, cfg.churnOps, res)
 		}
 	}
-	for _, c := range cs {
-		if c.name() == "bare" {
-			spawn, stop, mem := ownCancel(cfg.n)
-			res.add(key(mSpawnOwn, cfg.n), "bare", spawn)
-			res.add(key(mStopOwn, cfg.n), "bare", stop)
-			res.add(key(mMemOwn, cfg.n), "bare", mem)
+	for _, n := range cfg.sizes {
+		if n >= cfg.n {
+			spawn, stop, mem := ownCancel(n)
+			res.add(key(mSpawnOwn, n), "bare", spawn)
+			res.add(key(mStopOwn, n), "bare", stop)
+			res.add(key(mMemOwn, n), "bare", mem)
 		}
 	}
 	for _, k := range cfg.callers {
@@ -199,6 +200,10 @@ func runWorkloads(order []func() contender, cfg config, res results) {
 		c.restart(cfg.restarts)
 		res.add(mRestart, c.name(), perOp(time.Since(t), cfg.restarts))
 	}
+	gc()
+	t := time.Now()
+	bareRestart(cfg.restarts, true)
+	res.add(mRestartOwn, "bare", perOp(time.Since(t), cfg.restarts))
 	if cfg.verbose {
 		for _, c := range cs {
 			fmt.Fprintf(os.Stderr, "  %-7s", c.name())

@@ -68,6 +68,22 @@ func printTable(res results, cfg config) {
 	fmt.Printf("| scaling: churn %d / churn %d resident | %.2f | %.2f | %.2f | | | arbor ≤ 1.1 | %s |\n",
 		n, cfg.small, sc("arbor"), sc("suture"), sc("bare"), pass(sc("arbor") <= 1.1))
 
+	for _, n := range cfg.sizes {
+		printReference(res, n)
+	}
+	if r := med(mRestartOwn, "bare"); r > 0 {
+		fmt.Printf("\nreference, not a contender: the bare restart loop with each incarnation under its own "+
+			"context.WithCancel: %s per restart = %s× bare (arbor: %s× that)\n",
+			num(r, unitNs), ratio(r, med(mRestart, "bare")), ratio(med(mRestart, "arbor"), r))
+	}
+
+	printSpread(res, rows)
+}
+
+// printReference prints the figures of bare goroutines with their own
+// contexts at population n, if measured, against bare goroutines and arbor.
+func printReference(res results, n int) {
+	med := func(m, who string) float64 { return median(res[m][who]) }
 	if own := med(key(mMemOwn, n), "bare"); own > 0 {
 		a, b := med(key(mMem, n), "arbor"), med(key(mMem, n), "bare")
 		sp, sb := med(key(mSpawnOwn, n), "bare"), med(key(mSpawn, n), "bare")
@@ -78,8 +94,6 @@ func printTable(res results, cfg config) {
 			n, num(sp, unitNs), ratio(sp, sb), num(st, unitNs), ratio(st, stb),
 			num(own, unitBytes), num(own-b, unitBytes), num(a-own, unitBytes))
 	}
-
-	printSpread(res, rows)
 }
 
 // printSpread prints the lowest and highest value of every row over the

@@ -117,7 +117,8 @@ func buildChild(c *supervisor.ChildSnapshot, now time.Time, cfg config, all bool
 }
 
 // summarise counts a pool's children by state and keeps the n failed ones
-// (with an error) whose state changed last. O(children + failed·log failed).
+// (with an error) that exited last (then: whose state changed last).
+// O(children + failed·log failed).
 func summarise(kids []supervisor.ChildSnapshot, now time.Time, cfg config) *poolView {
 	p := &poolView{Total: len(kids)}
 	var byState [8]int
@@ -137,7 +138,12 @@ func summarise(kids []supervisor.ChildSnapshot, now time.Time, cfg config) *pool
 		}
 	}
 	p.Failed = len(failed)
-	slices.SortFunc(failed, func(a, b *supervisor.ChildSnapshot) int { return b.Since.Compare(a.Since) })
+	slices.SortFunc(failed, func(a, b *supervisor.ChildSnapshot) int {
+		if c := b.Exited.Compare(a.Exited); c != 0 {
+			return c
+		}
+		return b.Since.Compare(a.Since)
+	})
 	for _, c := range failed[:min(cfg.recent, len(failed))] {
 		p.Recent = append(p.Recent, buildChild(c, now, cfg, false))
 	}

@@ -122,3 +122,24 @@ func TestPageShowsDetail(t *testing.T) {
 	require.Contains(t, body, "&#34;pid&#34;: 7")
 	require.NotContains(t, body, "<script>")
 }
+
+// A pool's recent failures are the children that exited last, latest
+// first, whatever happened to them since: "early" failed first but was
+// restarted after "late" failed, so its state changed last.
+func TestPoolRecentFailuresByExit(t *testing.T) {
+	now := time.Now()
+	s := fixed{Name: "pool", Strategy: supervisor.SimpleOneForOne, State: supervisor.TreeStateRunning,
+		Children: []supervisor.ChildSnapshot{
+			{Name: "early", State: supervisor.Running, Err: "boom", Exited: now.Add(-time.Minute), Since: now.Add(-time.Second)},
+			{Name: "late", State: supervisor.Restarting, Err: "boom", Exited: now.Add(-10 * time.Second), Since: now.Add(-10 * time.Second)},
+			{Name: "fine", State: supervisor.Running, Since: now},
+		}}
+	rec := httptest.NewRecorder()
+	status.Handler(s, status.WithRecentFailures(2)).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	body := rec.Body.String()
+	require.Contains(t, body, "most recent failures (2 of 2)")
+	late, early := strings.Index(body, `data-child="late"`), strings.Index(body, `data-child="early"`)
+	require.True(t, late >= 0 && early >= 0, body)
+	require.Less(t, late, early)
+	require.NotContains(t, body, `data-child="fine"`)
+}

@@ -77,17 +77,7 @@ func BenchmarkAddDelete(b *testing.B) {
 		b.Run("resident="+strconv.Itoa(resident), func(b *testing.B) {
 			skipHeavy(b, resident)
 			t := residentTree(b, resident)
-			spec := Spec{Run: blockUntilCancelled}
-			b.ReportAllocs()
-			for b.Loop() {
-				name, err := t.Add(spec)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := t.Delete(name); err != nil {
-					b.Fatal(err)
-				}
-			}
+			addDeletePairs(b, t, t.Add)
 		})
 	}
 }
@@ -98,10 +88,15 @@ func BenchmarkAddDelete(b *testing.B) {
 // not waiting for the start saves.
 func BenchmarkAddAsyncDelete(b *testing.B) {
 	t := residentTree(b, 10_000)
+	addDeletePairs(b, t, t.AddAsync)
+}
+
+// addDeletePairs adds a child with add and deletes it, b.Loop times.
+func addDeletePairs(b *testing.B, t *Tree, add func(Spec) (string, error)) {
 	spec := Spec{Run: blockUntilCancelled}
 	b.ReportAllocs()
 	for b.Loop() {
-		name, err := t.AddAsync(spec)
+		name, err := add(spec)
 		if err != nil {
 			b.Fatal(err)
 		}

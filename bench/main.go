@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -47,23 +48,27 @@ type config struct {
 // metric names, in table order. The population workloads are recorded per
 // population: key(mSpawn, 100000) is "spawn@100000".
 const (
-	mSpawn      = "spawn"
-	mStop       = "stop"
-	mChurn      = "churn"
-	mRestart    = "restart"
-	mMem        = "memory"
-	mMemHeap    = "memory-heap"
-	mMemStack   = "memory-stack"
-	mPar        = "pairs/s" // throughput, key(mPar, callers)
-	mCores      = "cores"   // CPU time / wall time of the throughput workload, key(mCores, callers)
-	mMemOwn     = "memory-own-cancel"
-	mSpawnOwn   = "spawn-own-cancel"
-	mStopOwn    = "stop-own-cancel"
-	mRestartOwn = "restart-own-cancel"
-	unitNs      = "ns"
-	unitBytes   = "B"
-	unitOps     = "/s"
-	million     = 1_000_000
+	mSpawn         = "spawn"
+	mStop          = "stop"
+	mChurn         = "churn"
+	mRestart       = "restart"
+	mMem           = "memory"
+	mMemHeap       = "memory-heap"
+	mMemStack      = "memory-stack"
+	mPar           = "pairs/s" // throughput, key(mPar, callers)
+	mCores         = "cores"   // CPU time / wall time of the throughput workload, key(mCores, callers)
+	mMemOwn        = "memory-own-cancel"
+	mSpawnOwn      = "spawn-own-cancel"
+	mStopOwn       = "stop-own-cancel"
+	mRestartOwn    = "restart-own-cancel"
+	mSpawnGCs      = "spawn-gc-cycles" // collections completed during the spawn of N
+	mSpawnGCCPU    = "spawn-gc-cpu"    // their CPU time, ns per child
+	mSpawnGCsOwn   = "spawn-gc-cycles-own-cancel"
+	mSpawnGCCPUOwn = "spawn-gc-cpu-own-cancel"
+	unitNs         = "ns"
+	unitBytes      = "B"
+	unitOps        = "/s"
+	million        = 1_000_000
 )
 
 func key(metric string, n int) string { return fmt.Sprintf("%s@%d", metric, n) }
@@ -181,10 +186,12 @@ func runWorkloads(order []func() contender, cfg config, res results) {
 	}
 	for _, n := range cfg.sizes {
 		if n >= cfg.n {
-			spawn, stop, mem := ownCancel(n)
-			res.add(key(mSpawnOwn, n), "bare", spawn)
-			res.add(key(mStopOwn, n), "bare", stop)
-			res.add(key(mMemOwn, n), "bare", mem)
+			r := ownCancel(n)
+			res.add(key(mSpawnOwn, n), "bare", r.spawn)
+			res.add(key(mStopOwn, n), "bare", r.stop)
+			res.add(key(mMemOwn, n), "bare", r.mem)
+			res.add(key(mSpawnGCsOwn, n), "bare", r.gc.cycles)
+			res.add(key(mSpawnGCCPUOwn, n), "bare", r.gc.cpu/float64(n))
 		}
 	}
 	for _, k := range cfg.callers {
@@ -229,9 +236,13 @@ func big(c contender, n, churnOps int, res results) {
 	name := c.name()
 	h0, s0 := inUse()
 	c.open()
+	g0 := readGC()
 	t := time.Now()
 	c.spawn(n)
 	res.add(key(mSpawn, n), name, perOp(time.Since(t), n))
+	g := readGC().since(g0)
+	res.add(key(mSpawnGCs, n), name, g.cycles)
+	res.add(key(mSpawnGCCPU, n), name, g.cpu/float64(n))
 	h1, s1 := inUse()
 	dh, ds := float64(int64(h1)-int64(h0)), float64(int64(s1)-int64(s0))
 	res.add(key(mMem, n), name, (dh+ds)/float64(n))
@@ -274,13 +285,13 @@ func cpuTime() time.Duration {
 
 // ownCancel spawns n bare goroutines that each wait on their own
 // context.WithCancel (children of one shared context), keeping the n cancel
-// functions, then stops them all by cancelling the shared context; returns
-// the time per spawn and per stop and the heap and stack per goroutine: what
+// functions, then stops them all by cancelling the shared context: what
 // running goroutines cost when each can be stopped alone, as a supervised
 // child can. A reference for the spawn, stop and memory figures, not a
 // contender.
-func ownCancel(n int) (spawn, stop, mem float64) {
+func ownCancel(n int) (r reference) {
 	h0, s0 := inUse()
+	g0 := readGC()
 	t := time.Now()
 	parent, cancelAll := context.WithCancel(context.Background())
 	var started, done sync.WaitGroup
@@ -297,16 +308,41 @@ func ownCancel(n int) (spawn, stop, mem float64) {
 		}()
 	}
 	started.Wait()
-	spawn = perOp(time.Since(t), n)
+	r.spawn = perOp(time.Since(t), n)
+	r.gc = readGC().since(g0)
 	h1, s1 := inUse()
 	gc()
 	t = time.Now()
 	cancelAll()
 	done.Wait()
-	stop = perOp(time.Since(t), n)
+	r.stop = perOp(time.Since(t), n)
 	runtime.KeepAlive(cancels)
-	return spawn, stop, float64(int64(h1+s1)-int64(h0+s0)) / float64(n)
+	r.mem = float64(int64(h1+s1)-int64(h0+s0)) / float64(n)
+	return r
 }
+
+// reference is what ownCancel measures: ns per spawn and per stop, bytes
+// per goroutine, and the collections that ran during the spawn.
+type reference struct {
+	spawn, stop, mem float64
+	gc               gcWork
+}
+
+// gcWork counts garbage collections: completed cycles, and the CPU time
+// (ns) the runtime estimates they took, assists and background marking
+// included (runtime/metrics; updated as each cycle ends).
+type gcWork struct{ cycles, cpu float64 }
+
+var gcSamples = []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}}
+
+// readGC reads the collections done so far.
+func readGC() gcWork {
+	metrics.Read(gcSamples)
+	return gcWork{cycles: float64(gcSamples[0].Value.Uint64()), cpu: gcSamples[1].Value.Float64() * 1e9}
+}
+
+// since is the work done since g0.
+func (g gcWork) since(g0 gcWork) gcWork { return gcWork{g.cycles - g0.cycles, g.cpu - g0.cpu} }
 
 // loadAvg is the first three fields of /proc/loadavg: the machine is shared,
 // so every run records how busy it was.

@@ -94,6 +94,21 @@ func printReference(res results, n int) {
 			n, num(sp, unitNs), ratio(sp, sb), num(st, unitNs), ratio(st, stb),
 			num(own, unitBytes), num(own-b, unitBytes), num(a-own, unitBytes))
 	}
+	if _, ok := res[key(mSpawnGCs, n)]; ok {
+		who := []string{"arbor", "suture", "bare"}
+		cycles, cpu := make([]string, 0, 4), make([]string, 0, 4)
+		for _, w := range who {
+			cycles = append(cycles, fmt.Sprintf("%.1f", med(key(mSpawnGCs, n), w)))
+			cpu = append(cpu, num(med(key(mSpawnGCCPU, n), w), unitNs))
+		}
+		if _, ok := res[key(mSpawnGCsOwn, n)]; ok {
+			who = append(who, "bare with own contexts")
+			cycles = append(cycles, fmt.Sprintf("%.1f", med(key(mSpawnGCsOwn, n), "bare")))
+			cpu = append(cpu, num(med(key(mSpawnGCCPUOwn, n), "bare"), unitNs))
+		}
+		fmt.Printf("\ncollections during the spawn of N=%d, %s: %s cycles completed; their CPU time per child %s\n",
+			n, strings.Join(who, " / "), strings.Join(cycles, " / "), strings.Join(cpu, " / "))
+	}
 }
 
 // printSpread prints the lowest and highest value of every row over the

@@ -23,11 +23,15 @@ type roster struct {
 func (r *roster) get(name string) *child { return r.byName[name] }
 
 // name returns a generated name that no listed child and no name in
-// reserved has.
+// reserved has. Listed children need no lookup: a listed name of the
+// generated form was drawn from seq or claimed from it (Tree.claimName),
+// so a number drawn now is past it. (A lookup of an absent key in a map
+// churned by Add and Delete probes past its deleted slots: 8% of an
+// Add+Delete pair at 100,000 children.)
 func (r *roster) name(reserved map[string]bool) string {
 	for {
 		n := genName(r.seq.Add(1))
-		if r.byName[n] == nil && !reserved[n] {
+		if !reserved[n] {
 			return n
 		}
 	}

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -57,5 +58,30 @@ func TestGenNumberReadsOnlyTheGeneratedForm(t *testing.T) {
 	for _, name := range []string{"child-", "child-0", "child-01", "child--1", "child-+1", "child-1x", "Child-1", "child-99999999999999999999", "x"} {
 		_, ok := genNumber(name)
 		assert.False(t, ok, name)
+	}
+}
+
+// A generated name never takes a listed one, in every strategy, although it
+// is not looked up: a given name of the generated form moves the sequence
+// past it.
+func TestGeneratedNamesSkipGivenOnes(t *testing.T) {
+	run := func(ctx context.Context) error { <-ctx.Done(); return nil }
+	for _, st := range []Strategy{OneForOne, OneForAll, RestForOne, SimpleOneForOne} {
+		synctest.Test(t, func(t *testing.T) {
+			tr := mustNew(t, WithStrategy(st))
+			r := start(t, tr)
+			given := []string{"child-3", "child-1", "child-7", "child-2", "child-5"}
+			for _, name := range given {
+				_, err := tr.Add(Spec{Name: name, Run: run})
+				require.NoError(t, err, st)
+			}
+			for range 10 {
+				name, err := tr.Add(Spec{Run: run})
+				require.NoError(t, err, st)
+				require.NotContains(t, given, name, st)
+			}
+			assert.Len(t, tr.Children(), len(given)+10, st)
+			require.NoError(t, r.stop())
+		})
 	}
 }

@@ -129,13 +129,12 @@ func (t *Tree) insert(s Spec, reserved map[string]bool) (*child, error) {
 	return c, nil
 }
 
-// claimName keeps a name given by the user out of the names AddAsync
-// generates off the loop (SimpleOneForOne only): a name of the generated
-// form that was drawn already may belong to a child on its way to the loop.
+// claimName keeps a name given by the user out of the names the tree
+// generates from now on, so that a generated name never needs checking
+// against the listed ones. In a SimpleOneForOne tree, a name of the
+// generated form that was drawn already may belong to a child on its way to
+// the loop (AddAsync); it is refused while any is.
 func (t *Tree) claimName(name string) error {
-	if t.cfg.strategy != SimpleOneForOne {
-		return nil
-	}
 	if k, ok := genNumber(name); ok && t.kids.claim(k) && t.pending.Load() > 0 {
 		return childErr(t.cfg.name, name, ErrDuplicateChild, "the name may be that of a child being added by AddAsync")
 	}

@@ -84,11 +84,15 @@ func BenchmarkAddDelete(b *testing.B) {
 
 // BenchmarkAddAsyncDelete: AddAsync (returns without waiting for the tree)
 // and Delete (returns once the child has returned), on a SimpleOneForOne
-// tree holding 10,000 other children; per pair. Against AddDelete: what
-// not waiting for the start saves.
+// tree holding 10,000 or 100,000 other children; per pair. Against
+// AddDelete: what not waiting for the start saves.
 func BenchmarkAddAsyncDelete(b *testing.B) {
-	t := residentTree(b, 10_000)
-	addDeletePairs(b, t, t.AddAsync)
+	for _, resident := range []int{10_000, 100_000} {
+		b.Run("resident="+strconv.Itoa(resident), func(b *testing.B) {
+			t := residentTree(b, resident)
+			addDeletePairs(b, t, t.AddAsync)
+		})
+	}
 }
 
 // addDeletePairs adds a child with add and deletes it, b.Loop times.

@@ -56,7 +56,9 @@ import (
 //     closed Done before marking the context cancelled (a child woken by
 //     Done could read a nil Err; TestChildContextErrSetWhenDoneCloses,
 //     corpus entry 2b71060bb0967424); on the fixed core, -parallel 1,
-//     quiet machine: 8m, 886,388 execs, 0 divergences.
+//     quiet machine: 8m, 886,388 execs, 0 divergences; then with generated
+//     names no longer looked up (claimed in every strategy): 8m, 837,635
+//     execs, 0 divergences.
 func FuzzTree(f *testing.F) {
 	// A worker that dies of a fatal error or of a panic outside the fuzz
 	// function loses its output; ARBOR_FUZZ_CRASH=dir keeps it.

@@ -106,7 +106,7 @@ func printReference(res results, n int) {
 			cycles = append(cycles, fmt.Sprintf("%.1f", med(key(mSpawnGCsOwn, n), "bare")))
 			cpu = append(cpu, num(med(key(mSpawnGCCPUOwn, n), "bare"), unitNs))
 		}
-		fmt.Printf("\ncollections during the spawn of N=%d, %s: %s cycles completed; their CPU time per child %s\n",
+		fmt.Printf("\ncollections the spawn of N=%d set off, %s: %s; CPU time per child of those complete by its end: %s\n",
 			n, strings.Join(who, " / "), strings.Join(cycles, " / "), strings.Join(cpu, " / "))
 	}
 }

@@ -44,8 +44,8 @@ func (l *loop) check() error {
 	for c := l.kids.head; c != nil; c = c.next {
 		n++
 		switch {
-		case l.kids.byName[c.spec.Name] != c:
-			return fmt.Errorf("child %q: not in the map", c.spec.Name)
+		case l.kids.get(c.spec.Name) != c:
+			return fmt.Errorf("child %q: not in the index", c.spec.Name)
 		case c.phase == phGone:
 			return fmt.Errorf("child %q: gone but listed", c.spec.Name)
 		case (c.inc != nil) != c.phase.live():
@@ -65,8 +65,8 @@ func (l *loop) check() error {
 		}
 	}
 	switch {
-	case n != l.kids.n || n != len(l.kids.byName):
-		return fmt.Errorf("list has %d children, count %d, map %d", n, l.kids.n, len(l.kids.byName))
+	case n != l.kids.n || n != len(l.kids.byName)+l.kids.byNum.len():
+		return fmt.Errorf("list has %d children, count %d, index %d", n, l.kids.n, len(l.kids.byName)+l.kids.byNum.len())
 	case live != l.n.live:
 		return fmt.Errorf("%d live incarnations, counter says %d", live, l.n.live)
 	case sig != l.n.sig:

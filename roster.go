@@ -1,6 +1,7 @@
 // roster.go: the children of a tree in start order. An intrusive doubly
-// linked list plus a map by name make Add, Delete and lookups O(1); the
-// roster also generates the names of children added without one.
+// linked list plus an index by name make Add, Delete and lookups O(1); the
+// roster also generates the names of children added without one, and finds
+// names of that form by their number (numIndex) rather than by hashing them.
 
 package supervisor
 
@@ -11,16 +12,24 @@ import (
 	"time"
 )
 
-// roster holds a tree's children in start order, with a map by name.
+// roster holds a tree's children in start order, with an index by name:
+// names of the generated form ("child-<k>", given or generated) by their
+// number, the others in a map.
 type roster struct {
 	head, tail *child
-	byName     map[string]*child
-	n          int          // children listed
-	subs       int          // children that are trees
-	seq        atomic.Int64 // last number used in a generated name; AddAsync draws from it off the loop
+	byName     map[string]*child // names not of the generated form
+	byNum      numIndex          // names of the generated form
+	n          int               // children listed
+	subs       int               // children that are trees
+	seq        atomic.Int64      // last number used in a generated name; AddAsync draws from it off the loop
 }
 
-func (r *roster) get(name string) *child { return r.byName[name] }
+func (r *roster) get(name string) *child {
+	if k, ok := genNumber(name); ok {
+		return r.byNum.get(k)
+	}
+	return r.byName[name]
+}
 
 // name returns a generated name that no listed child and no name in
 // reserved has. Listed children need no lookup: a listed name of the
@@ -43,14 +52,16 @@ func genName(k int64) string {
 	return string(strconv.AppendInt(append(buf[:0], "child-"...), k, 10))
 }
 
-// genNumber returns k when name is the generated name with number k.
+// genNumber returns k when name is the generated name with number k. The
+// form is canonical: digits without sign or leading zero, so that no two
+// names share a number.
 func genNumber(name string) (int64, bool) {
 	digits, ok := strings.CutPrefix(name, "child-")
-	if !ok || digits == "" || digits[0] == '0' {
+	if !ok || digits == "" || digits[0] < '1' || digits[0] > '9' {
 		return 0, false
 	}
-	k, err := strconv.ParseInt(digits, 10, 64)
-	return k, err == nil && k > 0 && genName(k) == name
+	k, err := strconv.ParseInt(digits, 10, 64) // digits only: a sign or anything else fails
+	return k, err == nil
 }
 
 // claim makes sure no name generated from now on has number k, and reports
@@ -69,14 +80,11 @@ func (r *roster) claim(k int64) (drawn bool) {
 
 // reset empties the roster; the name sequence goes on.
 func (r *roster) reset() {
-	r.head, r.tail, r.byName, r.n, r.subs = nil, nil, nil, 0, 0
+	r.head, r.tail, r.byName, r.byNum, r.n, r.subs = nil, nil, nil, numIndex{}, 0, 0
 }
 
 // pushBack lists c last; its name must be free.
 func (r *roster) pushBack(c *child) {
-	if r.byName == nil {
-		r.byName = make(map[string]*child)
-	}
 	c.prev, c.next = r.tail, nil
 	if r.tail != nil {
 		r.tail.next = c
@@ -84,7 +92,14 @@ func (r *roster) pushBack(c *child) {
 		r.head = c
 	}
 	r.tail = c
-	r.byName[c.spec.Name] = c
+	if k, ok := genNumber(c.spec.Name); ok {
+		r.byNum.put(k, c)
+	} else {
+		if r.byName == nil {
+			r.byName = make(map[string]*child)
+		}
+		r.byName[c.spec.Name] = c
+	}
 	r.n++
 	if c.spec.sub != nil {
 		r.subs++
@@ -104,7 +119,11 @@ func (r *roster) remove(c *child) {
 		r.tail = c.prev
 	}
 	c.prev, c.next = nil, nil
-	delete(r.byName, c.spec.Name)
+	if k, ok := genNumber(c.spec.Name); ok {
+		r.byNum.remove(k)
+	} else {
+		delete(r.byName, c.spec.Name)
+	}
 	r.n--
 	if c.spec.sub != nil {
 		r.subs--

@@ -1,0 +1,207 @@
+package supervisor
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// checkNumIndex compares x with the model and checks its invariants: the
+// window counts its children, slots outside it are nil, far holds only
+// numbers below the base.
+func checkNumIndex(t *testing.T, x *numIndex, model map[int64]*child) {
+	t.Helper()
+	live := 0
+	for i, c := range x.buf {
+		k := x.base + int64(i-x.off)
+		switch inWindow := i >= x.off && i < x.off+x.n; {
+		case !inWindow && c != nil:
+			t.Fatalf("slot %d outside the window [%d, %d) holds a child", i, x.off, x.off+x.n)
+		case c != nil && model[k] != c:
+			t.Fatalf("window: number %d holds the wrong child", k)
+		case c != nil:
+			live++
+		}
+	}
+	if live != x.live {
+		t.Fatalf("window holds %d children, counts %d", live, x.live)
+	}
+	for k := range x.far {
+		if k >= x.base {
+			t.Fatalf("far holds %d, not below the base %d", k, x.base)
+		}
+	}
+	if len(model) != x.len() {
+		t.Fatalf("index holds %d children, model %d", x.len(), len(model))
+	}
+	for k, c := range model {
+		if x.get(k) != c {
+			t.Fatalf("number %d: wrong child", k)
+		}
+	}
+}
+
+// FuzzNumIndex drives a numIndex with a sequence of operations and
+// compares it with a map after each. Each byte is an operation: its low
+// two bits pick put the next number, put a number given out of order,
+// remove a child picked by the high bits, or remove the oldest or newest.
+//
+// Recorded runs (go test -run XXX -fuzz '^FuzzNumIndex$', 2 vCPU, Go
+// 1.26.8): see the end of this comment.
+func FuzzNumIndex(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 4, 0, 8, 0, 3, 1, 2, 0xff, 0x81})
+	f.Add([]byte{0, 0, 0, 0, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2})
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 3, 7, 11, 15, 0, 0, 19, 0, 0, 23, 0, 0, 0x7d, 0xfd, 0x41, 0x45})
+	f.Fuzz(runNumIndexOps)
+}
+
+// runNumIndexOps runs FuzzNumIndex's operations: at most 256, as each is
+// followed by a full check.
+func runNumIndexOps(t *testing.T, ops []byte) {
+	ops = ops[:min(len(ops), 256)]
+	var x numIndex
+	model := map[int64]*child{}
+	var order []int64 // numbers in the model, oldest put first
+	seq := int64(0)
+	put := func(k int64) {
+		if model[k] != nil {
+			return
+		}
+		c := &child{}
+		model[k] = c
+		order = append(order, k)
+		x.put(k, c)
+		if k > seq {
+			seq = k
+		}
+	}
+	remove := func(j int) {
+		k := order[j]
+		order = append(order[:j], order[j+1:]...)
+		delete(model, k)
+		x.remove(k)
+		assert.Nil(t, x.get(k))
+	}
+	for _, op := range ops {
+		arg := int(op >> 2)
+		switch op & 3 {
+		case 0:
+			put(seq + 1)
+		case 1: // a given name: ahead by up to 2^arg (big jumps included), or behind
+			if arg&1 == 0 {
+				put(seq + 1 + int64(1)<<(arg>>1))
+			} else if seq > int64(arg) {
+				put(seq - int64(arg))
+			}
+		case 2:
+			if len(order) > 0 {
+				remove(arg % len(order))
+			}
+		case 3:
+			if len(order) > 0 {
+				if arg&1 == 0 {
+					remove(0)
+				} else {
+					remove(len(order) - 1)
+				}
+			}
+		}
+		checkNumIndex(t, &x, model)
+	}
+}
+
+// A window that slides at a steady size allocates nothing once it has
+// grown.
+func TestNumIndexSlidesWithoutAllocating(t *testing.T) {
+	const resident = 1000
+	var x numIndex
+	cs := make([]child, 2)
+	seq := int64(0)
+	for range resident {
+		seq++
+		x.put(seq, &cs[0])
+	}
+	fifo := testing.AllocsPerRun(10_000, func() {
+		seq++
+		x.put(seq, &cs[0])
+		x.remove(x.base)
+	})
+	assert.Zero(t, fifo)
+	assert.Equal(t, resident, x.live)
+	assert.Empty(t, x.far)
+	assert.LessOrEqual(t, len(x.buf), 4*resident, "window buffer")
+	// Last in, first out: the numbers drawn run ahead of the residents, so
+	// the residents move to far once and the window follows the newcomers.
+	lifo := testing.AllocsPerRun(10_000, func() {
+		seq++
+		x.put(seq, &cs[1])
+		x.remove(seq)
+	})
+	assert.Zero(t, lifo)
+	assert.Equal(t, resident, x.len())
+	assert.Len(t, x.far, resident)
+}
+
+// A window whose children mostly leave does not keep growing: once it is
+// sparse, its children move to far and a new window starts.
+func TestNumIndexSpillsSparseWindow(t *testing.T) {
+	var x numIndex
+	old := &child{}
+	x.put(1, old)
+	for k := int64(2); k < 10_000; k++ {
+		x.put(k, &child{})
+		if k%4 != 0 { // one in four stays
+			x.remove(k)
+		}
+		require.LessOrEqual(t, x.n, 2*x.live+windowSlack)
+	}
+	assert.Same(t, old, x.get(1))
+	assert.Same(t, old, x.far[1], "spilled")
+	assert.Nil(t, x.get(2))
+	assert.NotNil(t, x.get(9_996))
+	assert.Equal(t, 1+9_996/4, x.len())
+}
+
+// Children that come and go at the end of the window do not make it
+// grow: their slots are trimmed.
+func TestNumIndexTrimsTheEnds(t *testing.T) {
+	var x numIndex
+	c := &child{}
+	for k := int64(1); k < 1_000; k++ {
+		x.put(k, c)
+		x.remove(k)
+		require.Zero(t, x.n)
+	}
+	resident := &child{}
+	x.put(1_000, resident)
+	for k := int64(1_001); k < 2_000; k++ {
+		x.put(k, c)
+		x.remove(k)
+		require.LessOrEqual(t, x.n, 1+windowSlack)
+	}
+	assert.Equal(t, 1, x.len())
+	assert.Same(t, resident, x.get(1_000))
+}
+
+// A number far ahead (a given name such as "child-9223372036854775807")
+// starts a new window rather than stretching the old one to it.
+func TestNumIndexJumpsAhead(t *testing.T) {
+	var x numIndex
+	a, b, c := &child{}, &child{}, &child{}
+	x.put(1, a)
+	x.put(math.MaxInt64, b)
+	x.put(2, c)
+	assert.Same(t, a, x.get(1))
+	assert.Same(t, b, x.get(math.MaxInt64))
+	assert.Same(t, c, x.get(2))
+	assert.Nil(t, x.get(3))
+	assert.Equal(t, 1, x.n)
+	x.remove(math.MaxInt64)
+	x.remove(1)
+	x.remove(2)
+	assert.Nil(t, x.get(1))
+	assert.Zero(t, x.live)
+	assert.Empty(t, x.far)
+}

@@ -193,8 +193,10 @@ func (g *gate) spec() Spec {
 		g.h.record("start " + g.name)
 		select {
 		case <-g.ready:
-			Ready(ctx)
+			// Recorded first: once Ready returns, the tree may start the
+			// next child, whose record would otherwise race with this one.
 			g.h.record("ready " + g.name)
+			Ready(ctx)
 		case err := <-g.fail:
 			g.h.record("fail " + g.name)
 			return err

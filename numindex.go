@@ -10,9 +10,9 @@ package supervisor
 // window, slot off+k-base of buf, nil where no child has the number; every
 // number in far is below base. The window is kept at least about half full:
 // a put that would stretch it further moves its children to far and starts
-// a new window at the number put. Each child moves to far at most once and
-// each slot is trimmed at most once per put, so every operation is O(1)
-// amortized.
+// a new window at the number put. Each child moves to far at most once, and
+// each slot a put adds is scanned at most once more (trimmed or spilled), so
+// every operation is O(1) amortized.
 type numIndex struct {
 	base   int64 // number of the window's first slot
 	buf    []*child
@@ -63,7 +63,10 @@ func (x *numIndex) put(k int64, c *child) {
 	x.live++
 }
 
-// remove drops the child numbered k, which is indexed.
+// remove drops the child numbered k, which is indexed. Empty slots at the
+// window's front are trimmed, those at its end are not: a child added and
+// removed behind the others would otherwise stretch the window over them
+// again at every add.
 func (x *numIndex) remove(k int64) {
 	if k < x.base {
 		delete(x.far, k)
@@ -75,12 +78,8 @@ func (x *numIndex) remove(k int64) {
 	switch {
 	case x.live == 0:
 		x.off, x.n = 0, 0
-	case i == x.n-1:
-		for x.buf[x.off+x.n-1] == nil {
-			x.n--
-		}
 	case i == 0:
-		j := 0
+		j := 1
 		for x.buf[x.off+j] == nil {
 			j++
 		}

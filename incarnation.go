@@ -26,11 +26,13 @@ func Ready(ctx context.Context) {
 }
 
 // Heartbeat tells the tree that the calling child is alive (see
-// Spec.Watchdog). It costs one atomic store. No-op outside a tree (including
-// a nil ctx).
+// Spec.Watchdog). It costs an atomic load and store. No-op outside a tree
+// (including a nil ctx) and for a child without a Watchdog.
 func Heartbeat(ctx context.Context) {
 	if inc := incOf(ctx); inc != nil {
-		inc.lastBeat.Store(int64(inc.l.now()))
+		if s := inc.side.Load(); s != nil { // a watched incarnation has one from its start (Ready with WaitReady)
+			s.lastBeat.Store(int64(inc.l.now()))
+		}
 	}
 }
 
@@ -97,10 +99,10 @@ type incarnation struct {
 	announce bool      // report repEntered before calling Run (ordered starts)
 	end      endKind   // how it ended, once it has
 	waitEnd  bool      // waiter waits only for the end
-	waiter   waiter    // the first waiter on its start or end; the others are in side
 
-	flags    atomic.Uint32 // fReady, fCancelled, fDone
-	lastBeat atomic.Int64  // loop clock at the last Heartbeat (set by the child)
+	flags atomic.Uint32 // fReady, fCancelled, fDone (next to the bytes above: no padding)
+
+	waiter waiter // the first waiter on its start or end; the others are in side
 
 	mu   sync.Mutex
 	done chan struct{}           // the Done channel, made on first use; read freely once fDone is set
@@ -120,12 +122,20 @@ const (
 
 // incSide holds what few incarnations need: waiters beyond the first
 // (loop-owned), the AfterFunc registrations of contexts derived from the
-// incarnation (guarded by its mu), and what ReportPID and ReportDetail set.
+// incarnation (guarded by its mu), what ReportPID and ReportDetail set, and
+// the last heartbeat of a child with a Watchdog.
 type incSide struct {
-	waiters []waiting
-	afters  map[*afterFunc]struct{}
-	pid     atomic.Int64
-	detail  atomic.Pointer[func() any]
+	lastBeat atomic.Int64 // loop clock at the last Heartbeat; set by the loop when the watchdog starts
+	waiters  []waiting
+	afters   map[*afterFunc]struct{}
+	pid      atomic.Int64
+	detail   atomic.Pointer[func() any]
+}
+
+// lastBeat is the loop clock at the last Heartbeat of a watched
+// incarnation (one whose watchdog runs).
+func (inc *incarnation) lastBeat() time.Duration {
+	return time.Duration(inc.side.Load().lastBeat.Load())
 }
 
 // pidOf is what the child reported with ReportPID; 0 if nothing.

@@ -254,7 +254,7 @@ func (l *loop) enter(c *child, to phase) {
 		l.kids.remove(c)
 	}
 	if w := c.spec.Watchdog; w > 0 && (to == phRunning && c.spec.WaitReady || !from.live() && to.live() && !c.spec.WaitReady) {
-		c.inc.lastBeat.Store(int64(l.dl.clock))
+		c.inc.sided().lastBeat.Store(int64(l.dl.clock))
 		l.dl.schedule(&c.ext().watchdog, w)
 	}
 	if c.spec.Significant {
@@ -289,7 +289,7 @@ func (l *loop) launch(inc *incarnation, ordered bool) {
 		c.ext().startedAt = l.dl.clock
 	}
 	if inc.by == byAuto {
-		c.restarts++
+		c.ext().restarts++
 	}
 	if c.spec.WaitReady || inc.announce {
 		l.enter(c, phStarting)
@@ -319,15 +319,18 @@ func (l *loop) exited(c *child, err error, abandoned bool) {
 		inc.end = endExit
 	}
 	l.enter(c, phStopped)
-	c.exited = l.dl.clock
+	at := l.dl.clock
 	if from == phStopping {
 		c.err = err
 		if l.obs != nil {
-			l.emit(Event{Kind: ChildExited, Child: c.spec.Name, Err: err, Restarts: c.restarts, Shutdown: true})
+			l.emit(Event{Kind: ChildExited, Child: c.spec.Name, Err: err, Restarts: c.restarts(), Shutdown: true})
 		}
 		l.afterStopped(c)
 	} else {
 		l.failed(c, inc, err, from)
+	}
+	if c.phase != phGone { // a child removed on exit needs no record of it
+		c.ext().exited = at
 	}
 	inc.wake(l, true)
 }
@@ -426,7 +429,7 @@ func (l *loop) startFailed(c *child, inc *incarnation, err error, out outcome) {
 
 func (l *loop) emitExit(c *child, err error, willRestart bool) {
 	if l.obs != nil {
-		l.emit(Event{Kind: ChildExited, Child: c.spec.Name, Err: err, Restarts: c.restarts, WillRestart: willRestart})
+		l.emit(Event{Kind: ChildExited, Child: c.spec.Name, Err: err, Restarts: c.restarts(), WillRestart: willRestart})
 	}
 }
 
@@ -452,7 +455,7 @@ func (l *loop) restart(c *child, inc *incarnation, err error) {
 		delay = l.pol.bo.delay(x.streak)
 	}
 	if l.obs != nil {
-		l.emit(Event{Kind: RestartScheduled, Child: c.spec.Name, Restarts: c.restarts, Delay: delay})
+		l.emit(Event{Kind: RestartScheduled, Child: c.spec.Name, Restarts: c.restarts(), Delay: delay})
 	}
 	switch {
 	case group:
@@ -489,7 +492,7 @@ func (l *loop) giveUp(c *child, err error) {
 			Detail: fmt.Sprintf("more than %d in %v", l.cfg.maxRestarts, l.cfg.period)}
 	}
 	if l.obs != nil {
-		l.emit(Event{Kind: GaveUp, Child: c.spec.Name, Err: l.end.err, Restarts: c.restarts})
+		l.emit(Event{Kind: GaveUp, Child: c.spec.Name, Err: l.end.err, Restarts: c.restarts()})
 	}
 	l.shutdown()
 }
@@ -551,7 +554,7 @@ func (l *loop) checkWatchdog(c *child) {
 	if c.phase != phRunning && (c.phase != phStarting || c.spec.WaitReady) {
 		return
 	}
-	if due := after(time.Duration(c.inc.lastBeat.Load()), c.spec.Watchdog); due > l.dl.clock {
+	if due := after(c.inc.lastBeat(), c.spec.Watchdog); due > l.dl.clock {
 		c.x.watchdog.At = due
 		l.dl.heap.Push(&c.x.watchdog)
 		return
@@ -812,6 +815,6 @@ func (l *loop) emit(e Event) {
 
 func (l *loop) emitChild(k EventKind, c *child, err error) {
 	if l.obs != nil {
-		l.emit(Event{Kind: k, Child: c.spec.Name, Err: err, Restarts: c.restarts})
+		l.emit(Event{Kind: k, Child: c.spec.Name, Err: err, Restarts: c.restarts()})
 	}
 }

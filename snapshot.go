@@ -214,7 +214,7 @@ func (l *loop) snapshot() *snapshot {
 		if c.spec.Watchdog <= 0 || !watched {
 			return
 		}
-		last := time.Duration(c.inc.lastBeat.Load())
+		last := c.inc.lastBeat()
 		cs.LastHeartbeat = l.dl.t0.Add(last)
 		cs.Overdue = now-last > c.spec.Watchdog
 	})
@@ -228,8 +228,8 @@ func (s *snapshot) fill(head *child, t0 time.Time, more func(*child, *ChildSnaps
 		ci := c.info(t0)
 		cs := ChildSnapshot{Name: ci.Name, State: ci.State, Restart: ci.Restart, Restarts: ci.Restarts,
 			Since: ci.Since, Started: ci.Started, PID: ci.PID, Watchdog: c.spec.Watchdog}
-		if c.exited >= 0 && !t0.IsZero() {
-			cs.Exited = t0.Add(c.exited)
+		if at := c.exited(); at >= 0 && !t0.IsZero() {
+			cs.Exited = t0.Add(at)
 		}
 		if ci.Err != nil {
 			cs.Err = ci.Err.Error()

@@ -156,7 +156,6 @@ type child struct {
 	phase      phase         // written only by loop.enter
 	after      afterStop     // what its stop leads to
 	gen        uint32        // bumped by Terminate and Delete: plans see who was stopped by a call
-	err        error         // last exit's error
 	since      time.Duration // loop clock when the state callers see last changed
 	started    time.Duration // loop clock at the last start; -1: none in this Run
 	prev, next *child
@@ -170,7 +169,7 @@ func newChild(s Spec) *child { return &child{spec: s, started: -1} }
 // childExtra is the part of a child's record that few children need: a
 // child that is removed when it exits (SimpleOneForOne, Temporary) never
 // has one unless it has a backoff or a watchdog, which keeps the record of
-// every child at 128 bytes.
+// every child at 112 bytes.
 type childExtra struct {
 	restart   timer         // the backoff delay before an automatic restart
 	watchdog  timer         // the next heartbeat check
@@ -178,6 +177,7 @@ type childExtra struct {
 	streak    int           // consecutive automatic restarts (with backoff only)
 	restarts  int           // automatic restarts in this Run
 	exited    time.Duration // loop clock at the last end of its Run; -1: none in this Run
+	err       error         // the error of its last exit
 }
 
 func (c *child) ext() *childExtra {
@@ -199,6 +199,14 @@ func (c *child) restarts() int {
 	return c.x.restarts
 }
 
+// lastErr is the error of c's last exit; nil if none.
+func (c *child) lastErr() error {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.err
+}
+
 // exited is the loop clock at the last end of c's Run; -1: none in this Run.
 func (c *child) exited() time.Duration {
 	if c.x == nil {
@@ -213,7 +221,7 @@ func (c *child) state() ChildState { return c.phase.state(c.spec.WaitReady) }
 // info describes c; t0 is the origin of the loop clock of the tree's last
 // (or current) Run, zero if it never ran.
 func (c *child) info(t0 time.Time) ChildInfo {
-	ci := ChildInfo{Name: c.spec.Name, State: c.state(), Restart: c.spec.Restart, Restarts: c.restarts(), Err: c.err,
+	ci := ChildInfo{Name: c.spec.Name, State: c.state(), Restart: c.spec.Restart, Restarts: c.restarts(), Err: c.lastErr(),
 		Subtree: c.spec.sub != nil}
 	if !t0.IsZero() {
 		ci.Since = t0.Add(c.since)

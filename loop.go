@@ -200,7 +200,7 @@ func (l *loop) fire() {
 		switch tt := tm.Value; tt.kind {
 		case tRestart:
 			if tt.c.phase == phBackoff && !l.stopping {
-				l.restartNow(tt.c, tt.c.err)
+				l.restartNow(tt.c, tt.c.lastErr())
 			}
 		case tWatchdog:
 			l.checkWatchdog(tt.c)
@@ -321,16 +321,20 @@ func (l *loop) exited(c *child, err error, abandoned bool) {
 	l.enter(c, phStopped)
 	at := l.dl.clock
 	if from == phStopping {
-		c.err = err
 		if l.obs != nil {
 			l.emit(Event{Kind: ChildExited, Child: c.spec.Name, Err: err, Restarts: c.restarts(), Shutdown: true})
 		}
 		l.afterStopped(c)
 	} else {
-		l.failed(c, inc, err, from)
+		err = l.failed(c, inc, err, from)
 	}
-	if c.phase != phGone { // a child removed on exit needs no record of it
-		c.ext().exited = at
+	// A child removed on its exit needs no record of it, save the error of
+	// an abandoned one, with which Terminate and Delete answer.
+	if c.phase != phGone {
+		x := c.ext()
+		x.err, x.exited = err, at
+	} else if abandoned {
+		c.ext().err = err
 	}
 	inc.wake(l, true)
 }
@@ -361,8 +365,8 @@ func (l *loop) settle(c *child) {
 
 // failed handles a child's exit by itself (from is the phase it left):
 // restart it, leave it, or stop the tree, as its restart type, its error
-// and the tree's state decide.
-func (l *loop) failed(c *child, inc *incarnation, err error, from phase) {
+// and the tree's state decide. It returns the error recorded for the exit.
+func (l *loop) failed(c *child, inc *incarnation, err error, from phase) error {
 	if from == phFailing {
 		if inc.end == endAbandoned || errors.Is(err, context.Canceled) {
 			err = nil
@@ -379,10 +383,9 @@ func (l *loop) failed(c *child, inc *incarnation, err error, from phase) {
 		err = &ChildError{Tree: l.cfg.name, Child: c.spec.Name, Kind: ErrStartFailed, Err: err}
 		if inc.by != byAuto {
 			l.startFailed(c, inc, err, out)
-			return
+			return err
 		}
 	}
-	c.err = err
 	switch {
 	case l.stopping:
 		l.emitExit(c, err, false)
@@ -403,13 +406,14 @@ func (l *loop) failed(c *child, inc *incarnation, err error, from phase) {
 		l.emitExit(c, err, true)
 		l.restart(c, inc, err)
 	}
+	return err
 }
 
 // startFailed handles a WaitReady child that returned before Ready when Run,
 // Add or Restart started it: Run fails, Add drops the spec, Restart leaves
 // it Stopped.
 func (l *loop) startFailed(c *child, inc *incarnation, err error, out outcome) {
-	c.err = err
+	c.ext().err = err // also when Add drops it: Add answers with it (startError)
 	l.emitExit(c, err, false)
 	switch {
 	case inc.by == byAdd:
@@ -623,9 +627,9 @@ func (m *addReq) woke(l *loop, inc *incarnation, ended bool) {
 func (inc *incarnation) startError() error {
 	c := inc.c
 	switch {
-	case inc.end == endExit && errors.Is(c.err, ErrStartFailed):
-		return c.err
-	case inc.end == endExit && errors.Is(c.err, ErrDoNotRestart):
+	case inc.end == endExit && errors.Is(c.lastErr(), ErrStartFailed):
+		return c.lastErr()
+	case inc.end == endExit && errors.Is(inc.exit.err, ErrDoNotRestart): // what Run returned; a child that declined may be removed, with its record of the exit
 		return nil
 	}
 	return childErr(inc.l.cfg.name, c.spec.Name, ErrStartFailed, "stopped before it was ready")
@@ -657,7 +661,7 @@ func (l *loop) terminate(m *stopReq) {
 // woke answers Terminate or Delete once the child has stopped.
 func (m *stopReq) woke(l *loop, inc *incarnation, ended bool) {
 	if inc.end == endAbandoned {
-		m.reply <- inc.c.err
+		m.reply <- inc.c.lastErr()
 		return
 	}
 	m.reply <- nil

@@ -196,7 +196,7 @@ func (l *loop) finish(p *plan) {
 		c := l.deferred[0]
 		l.deferred = l.deferred[1:]
 		if c.phase == phDeferred {
-			l.restart(c, nil, c.err)
+			l.restart(c, nil, c.lastErr())
 		}
 	}
 }

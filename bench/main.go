@@ -65,6 +65,8 @@ const (
 	mSpawnGCCPU    = "spawn-gc-cpu"    // CPU time of those complete by its end, ns per child
 	mSpawnGCsOwn   = "spawn-gc-cycles-own-cancel"
 	mSpawnGCCPUOwn = "spawn-gc-cpu-own-cancel"
+	mSpawnAlloc    = "spawn-alloc" // heap bytes allocated during the spawn, per child
+	mSpawnAllocOwn = "spawn-alloc-own-cancel"
 	unitNs         = "ns"
 	unitBytes      = "B"
 	unitOps        = "/s"
@@ -192,6 +194,7 @@ func runWorkloads(order []func() contender, cfg config, res results) {
 			res.add(key(mMemOwn, n), "bare", r.mem)
 			res.add(key(mSpawnGCsOwn, n), "bare", r.gc.auto)
 			res.add(key(mSpawnGCCPUOwn, n), "bare", r.gc.cpu/float64(n))
+			res.add(key(mSpawnAllocOwn, n), "bare", r.gc.alloc/float64(n))
 		}
 	}
 	for _, k := range cfg.callers {
@@ -244,6 +247,7 @@ func big(c contender, n, churnOps int, res results) {
 	h1, s1 := inUse()
 	res.add(key(mSpawnGCs, n), name, readGC().since(g0).auto) // inUse finishes a cycle the spawn began
 	res.add(key(mSpawnGCCPU, n), name, g.cpu/float64(n))
+	res.add(key(mSpawnAlloc, n), name, g.alloc/float64(n))
 	dh, ds := float64(int64(h1)-int64(h0)), float64(int64(s1)-int64(s0))
 	res.add(key(mMem, n), name, (dh+ds)/float64(n))
 	res.add(key(mMemHeap, n), name, dh/float64(n))
@@ -333,19 +337,30 @@ type reference struct {
 // itself (not runtime.GC), and the CPU time (ns) it estimates completed
 // cycles took, assists and background marking included (runtime/metrics;
 // both counted as a cycle ends: a cycle still running is counted once
-// runtime.GC has waited for it).
-type gcWork struct{ auto, cpu float64 }
+// runtime.GC has waited for it); and the heap bytes allocated, which bring
+// the next collection closer.
+type gcWork struct{ auto, cpu, alloc float64 }
 
-var gcSamples = []metrics.Sample{{Name: "/gc/cycles/automatic:gc-cycles"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}}
+var gcSamples = []metrics.Sample{
+	{Name: "/gc/cycles/automatic:gc-cycles"},
+	{Name: "/cpu/classes/gc/total:cpu-seconds"},
+	{Name: "/gc/heap/allocs:bytes"},
+}
 
-// readGC reads the collections done so far.
+// readGC reads the collections done and the bytes allocated so far.
 func readGC() gcWork {
 	metrics.Read(gcSamples)
-	return gcWork{auto: float64(gcSamples[0].Value.Uint64()), cpu: gcSamples[1].Value.Float64() * 1e9}
+	return gcWork{
+		auto:  float64(gcSamples[0].Value.Uint64()),
+		cpu:   gcSamples[1].Value.Float64() * 1e9,
+		alloc: float64(gcSamples[2].Value.Uint64()),
+	}
 }
 
 // since is the work done since g0.
-func (g gcWork) since(g0 gcWork) gcWork { return gcWork{g.auto - g0.auto, g.cpu - g0.cpu} }
+func (g gcWork) since(g0 gcWork) gcWork {
+	return gcWork{g.auto - g0.auto, g.cpu - g0.cpu, g.alloc - g0.alloc}
+}
 
 // loadAvg is the first three fields of /proc/loadavg: the machine is shared,
 // so every run records how busy it was.

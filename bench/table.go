@@ -96,18 +96,21 @@ func printReference(res results, n int) {
 	}
 	if _, ok := res[key(mSpawnGCs, n)]; ok {
 		who := []string{"arbor", "suture", "bare"}
-		cycles, cpu := make([]string, 0, 4), make([]string, 0, 4)
+		cycles, cpu, alloc := make([]string, 0, 4), make([]string, 0, 4), make([]string, 0, 4)
 		for _, w := range who {
 			cycles = append(cycles, fmt.Sprintf("%.1f", med(key(mSpawnGCs, n), w)))
 			cpu = append(cpu, num(med(key(mSpawnGCCPU, n), w), unitNs))
+			alloc = append(alloc, num(med(key(mSpawnAlloc, n), w), unitBytes))
 		}
 		if _, ok := res[key(mSpawnGCsOwn, n)]; ok {
 			who = append(who, "bare with own contexts")
 			cycles = append(cycles, fmt.Sprintf("%.1f", med(key(mSpawnGCsOwn, n), "bare")))
 			cpu = append(cpu, num(med(key(mSpawnGCCPUOwn, n), "bare"), unitNs))
+			alloc = append(alloc, num(med(key(mSpawnAllocOwn, n), "bare"), unitBytes))
 		}
-		fmt.Printf("\ncollections the spawn of N=%d set off, %s: %s; CPU time per child of those complete by its end: %s\n",
-			n, strings.Join(who, " / "), strings.Join(cycles, " / "), strings.Join(cpu, " / "))
+		fmt.Printf("\ncollections the spawn of N=%d set off, %s: %s; CPU time per child of those complete by its end: %s; "+
+			"heap allocated per child: %s\n",
+			n, strings.Join(who, " / "), strings.Join(cycles, " / "), strings.Join(cpu, " / "), strings.Join(alloc, " / "))
 	}
 }
 

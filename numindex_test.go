@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,17 +14,26 @@ import (
 // numbers below the base.
 func checkNumIndex(t *testing.T, x *numIndex, model map[int64]*child) {
 	t.Helper()
+	if x.off < 0 || x.off >= pageSize && len(x.pages) > 0 || x.off+x.n > len(x.pages)*pageSize {
+		t.Fatalf("window [%d, %d) does not fit %d pages", x.off, x.off+x.n, len(x.pages))
+	}
 	live := 0
-	for i, c := range x.buf {
-		k := x.base + int64(i-x.off)
-		switch inWindow := i >= x.off && i < x.off+x.n; {
-		case !inWindow && c != nil:
-			t.Fatalf("slot %d outside the window [%d, %d) holds a child", i, x.off, x.off+x.n)
-		case c != nil && model[k] != c:
-			t.Fatalf("window: number %d holds the wrong child", k)
-		case c != nil:
-			live++
+	for pi, p := range x.pages {
+		for j, c := range p {
+			i := pi*pageSize + j - x.off // index in the window
+			k := x.base + int64(i)
+			switch inWindow := i >= 0 && i < x.n; {
+			case !inWindow && c != nil:
+				t.Fatalf("slot %d outside the window [0, %d) holds a child", i, x.n)
+			case c != nil && model[k] != c:
+				t.Fatalf("window: number %d holds the wrong child", k)
+			case c != nil:
+				live++
+			}
 		}
+	}
+	if x.spare != nil && *x.spare != (page{}) {
+		t.Fatalf("the spare page holds children")
 	}
 	if live != x.live {
 		t.Fatalf("window holds %d children, counts %d", live, x.live)
@@ -131,7 +141,7 @@ func TestNumIndexSlidesWithoutAllocating(t *testing.T) {
 	assert.Zero(t, fifo)
 	assert.Equal(t, resident, x.live)
 	assert.Empty(t, x.far)
-	assert.LessOrEqual(t, len(x.buf), 4*resident, "window buffer")
+	assert.LessOrEqual(t, len(x.pages), resident/pageSize+2, "pages")
 	// Last in, first out: the numbers drawn run ahead of the residents, so
 	// the residents move to far once and the window follows the newcomers.
 	lifo := testing.AllocsPerRun(10_000, func() {
@@ -212,4 +222,44 @@ func TestNumIndexJumpsAhead(t *testing.T) {
 	assert.Nil(t, x.get(1))
 	assert.Zero(t, x.live)
 	assert.Empty(t, x.far)
+}
+
+// A long run of adds and removes, with a few thousand children indexed,
+// moves the window across many pages; it is checked against a map.
+func TestNumIndexAcrossPages(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 1))
+	var x numIndex
+	model := map[int64]*child{}
+	var order []int64
+	seq := int64(0)
+	for op := range 40_000 {
+		switch v := r.IntN(100); {
+		case v < 55 || len(order) == 0:
+			seq++
+			if r.IntN(20) == 0 {
+				seq += int64(r.IntN(3)) // some numbers drawn are never used
+			}
+			c := &child{}
+			model[seq] = c
+			order = append(order, seq)
+			x.put(seq, c)
+		case v < 65:
+			j := r.IntN(len(order))
+			k := order[j]
+			order = append(order[:j], order[j+1:]...)
+			delete(model, k)
+			x.remove(k)
+		default:
+			k := order[0]
+			order = order[1:]
+			delete(model, k)
+			x.remove(k)
+		}
+		if op%97 == 0 {
+			checkNumIndex(t, &x, model)
+		}
+	}
+	checkNumIndex(t, &x, model)
+	assert.Greater(t, seq, int64(20*pageSize))
+	assert.Greater(t, x.n, 4*pageSize, "a window over several pages")
 }

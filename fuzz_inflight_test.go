@@ -50,7 +50,8 @@ import (
 // holding its Done channel itself: 6m, 191,394 execs (before the fix
 // FuzzTree prompted; this test did not see that race), then 8m, 268,608
 // execs on the fixed core, and 8m, 357,713 execs with generated names no
-// longer looked up; no failure. (A first version held a
+// longer looked up; no failure. Smaller records and names found by number:
+// 4m, 111,164 execs, no failure. (A first version held a
 // sync.Mutex across a channel receive, which synctest does not count as
 // durable blocking, so a bubble could stall instead of advancing its
 // clock: the lock is now a channel.)

@@ -59,7 +59,9 @@ func checkNumIndex(t *testing.T, x *numIndex, model map[int64]*child) {
 // remove a child picked by the high bits, or remove the oldest or newest.
 //
 // Recorded runs (go test -run XXX -fuzz '^FuzzNumIndex$', 2 vCPU, Go
-// 1.26.8): see the end of this comment.
+// 1.26.8): window in one slice, 30s and 60s runs (-parallel 2), no
+// failure; paged window, 60s (-parallel 2) and 2m, 464,106 execs
+// (-parallel 1), no failure.
 func FuzzNumIndex(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 4, 0, 8, 0, 3, 1, 2, 0xff, 0x81})
 	f.Add([]byte{0, 0, 0, 0, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2})

@@ -38,6 +38,12 @@
 //
 // The loop never blocks on a child, and nothing scans all children per
 // event: an exit, an Add, a Delete and a one-for-one restart cost O(1).
+// Children are listed in start order (roster.go) and found by name in O(1):
+// names of the generated form by their number, in a paged window
+// (numindex.go), other names in a map. What few children need (backoff and
+// watchdog timers, the record of an exit the child outlived) lives beside
+// the record, so the record of a child removed when it exits stays at 112
+// bytes.
 //
 // # The child's phase
 //

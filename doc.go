@@ -11,24 +11,37 @@
 //
 // # Design
 //
-// A running tree is one event loop: the goroutine that called Run. It owns
-// every piece of tree state, so nothing in the package takes a lock while
-// the tree runs (Tree.mu only hands the state between Run and the calls made
-// while the tree is stopped). Everything reaches the loop through one
-// inbox, a lock-free stack pushed with one CAS and drained in batches, so
-// the loop parks on a single channel and wakes once per burst (loop.go):
+// A running tree is one event loop, which owns every piece of tree state,
+// so nothing in the package takes a lock on it while the tree runs
+// (Tree.mu only hands the state between Run and the calls made while the
+// tree is stopped). Everything reaches the loop through one inbox, a
+// lock-free stack pushed with one CAS and served in batches (loop.go). The
+// loop is a role, not a goroutine: whoever holds it (one atomic flag)
+// serves the inbox, and it is held by one goroutine at a time. The
+// goroutine that called Run holds it for the initial start and when it is
+// woken; a caller holds it for its own call (flat combining: a call that
+// finds the loop idle does its O(1) bookkeeping itself, with no hand-off to
+// another goroutine), and a caller waiting for its answer offers to serve
+// the next report, which most likely holds that answer. Whoever holds the
+// loop serves everything pushed before it lets go, and looks at the inbox
+// again after letting go, so no entry is ever left behind; a caller serves
+// at most a few batches and then wakes Run's goroutine to take over:
 //
 //   - children: each child runs in its own goroutine and reports its exit,
 //     its Ready call and, in ordered starts, its entering Run. Reports carry
 //     the child's incarnation (one per start), so a late report from an
-//     abandoned, restarted or deleted child is recognised and dropped;
+//     abandoned, restarted or deleted child is recognised and dropped. A
+//     child never serves the inbox (its goroutine starts with a small stack,
+//     which serving would grow): it wakes a waiting caller or Run's
+//     goroutine;
 //   - callers: each API call is a message of its own type with its own
 //     reply channel (supervisor.go), carrying its inbox entry so a call
 //     allocates nothing of its own; the loop answers it at once, or
 //     registers it as a waiter on an incarnation. Calls that arrive while
-//     the loop is busy are served together at its next wake-up. When Run
-//     ends the loop closes the inbox and answers what was left in it;
-//     later calls go to the stopped tree;
+//     the loop is held are served together by its holder. AddAsync, like a
+//     go statement, only pushes its child and wakes someone to serve it.
+//     When Run ends the loop closes the inbox and answers what was left in
+//     it; later calls go to the stopped tree;
 //   - time and cancellation: every deadline (backoff delays, watchdog
 //     checks, a group restart's delay, and the head of one FIFO of Shutdown
 //     limits per distinct Shutdown) sits in one heap behind one timer whose

@@ -244,7 +244,7 @@ func (inc *incarnation) run() {
 // incarnation's own inbox entry: no allocation per exit.
 func (inc *incarnation) exited(err error) {
 	inc.exit = report{kind: repExit, x: inc, err: err}
-	inc.l.in.push(&inc.exit)
+	inc.l.notify(&inc.exit)
 }
 
 type afterFunc struct{ f func() }

@@ -1,9 +1,9 @@
 // loop.go: the event loop of a running tree and its state machine. The
-// goroutine that called Run owns every piece of tree state; three things
-// feed it: the children's reports (through a lock-free inbox), the API
-// calls (one message type each), and time (one timer). handle has one
-// clause per report, serve one per request, fire one per kind of deadline;
-// enter is the only writer of a child's phase.
+// loop owns every piece of tree state; whoever holds it (inbox.go: Run's
+// goroutine, or a caller) serves the inbox, fed by the children's reports,
+// the API calls (one message type each), and time (one timer). handle has
+// one clause per report, serve one per request, fire one per kind of
+// deadline; enter is the only writer of a child's phase.
 
 package supervisor
 
@@ -22,9 +22,12 @@ type loop struct {
 	kids *roster
 	env  runEnv
 
-	in   inbox         // children's reports, API calls, the timer and Run's cancellation
-	done chan struct{} // closed once Run is over; callers then retry against the stopped tree
-	dl   deadlines
+	in     inbox                  // children's reports, API calls, the timer and Run's cancellation
+	busy   atomic.Bool            // the loop is held: one goroutine serves the inbox and owns the state
+	helper atomic.Pointer[helper] // a caller waiting for its answer that offers to serve the next report
+	wake   chan struct{}          // capacity 1: Run's goroutine is asked to serve the inbox or end
+	done   chan struct{}          // closed once Run is over; callers then retry against the stopped tree
+	dl     deadlines
 
 	pol policy
 	obs *observer
@@ -66,12 +69,12 @@ func newLoop(t *Tree, ctx context.Context, started func()) *loop {
 	if t.cfg.unlimited {
 		max = -1
 	}
-	return &loop{
+	l := &loop{
 		t:    t,
 		cfg:  &t.cfg,
 		kids: &t.kids,
 		env:  runEnv{ctx: ctx, base: context.WithoutCancel(ctx), started: started},
-		in:   inbox{wake: make(chan struct{}, 1)},
+		wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
 		dl:   deadlines{t0: time.Now()},
 		pol: policy{
@@ -80,33 +83,47 @@ func newLoop(t *Tree, ctx context.Context, started func()) *loop {
 		},
 		obs: newObserver(t, t.cfg.hooks, t.cfg.logger),
 	}
+	l.busy.Store(true) // Run's goroutine holds it until the initial start is under way
+	return l
 }
 
 // now is the loop's monotonic clock; safe from any goroutine.
 func (l *loop) now() time.Duration { return l.dl.now() }
 
 func (l *loop) run() error {
-	l.dl.timer = time.AfterFunc(time.Hour, func() { l.in.push(&report{kind: repTimer}) })
+	// The loop was made held (newLoop): nothing is served before the
+	// initial start.
+	l.dl.timer = time.AfterFunc(time.Hour, func() { l.notify(&report{kind: repTimer}) })
 	l.dl.timer.Stop()
 	defer l.dl.timer.Stop()
 	l.dl.tick()
 	l.emit(Event{Kind: TreeStarted})
 	l.startAll()
 
-	cancelled := context.AfterFunc(l.env.ctx, func() { l.in.push(&report{kind: repCancel}) })
+	cancelled := context.AfterFunc(l.env.ctx, func() { l.notify(&report{kind: repCancel}) })
 	defer cancelled()
-	for !(l.stopping && l.plan == nil && l.n.live == 0) {
+	for {
+		for !l.finished() && l.in.pending() { // held: this goroutine serves without a bound
+			l.pass()
+		}
 		l.dl.arm()
-		<-l.in.wake
-		l.dl.tick()
-		for r := l.in.take(); r != nil; {
-			next := r.next // r may be reused by its caller once handled
-			l.handle(r)
-			r = next
+		if l.finished() {
+			break
+		}
+		l.busy.Store(false)
+		if l.in.pending() && l.busy.CompareAndSwap(false, true) {
+			continue // pushed while held, by someone who then found the loop busy
+		}
+		for {
+			<-l.wake // a poster handed over, or found the end
+			if l.busy.CompareAndSwap(false, true) {
+				break
+			}
 		}
 	}
-	// Calls that arrived since are answered from the final state; later
-	// ones find the inbox closed and go to the stopped tree.
+	// Held for good now. Calls that arrived since are answered from the
+	// final state; later ones find the inbox closed and go to the stopped
+	// tree.
 	for r := l.in.close(); r != nil; {
 		next := r.next
 		if r.kind == repCall || r.kind == repAdd {
@@ -117,6 +134,21 @@ func (l *loop) run() error {
 	err := l.end.result(l.cfg.name)
 	l.emit(Event{Kind: TreeStopped, Err: err})
 	return err
+}
+
+// finished reports whether Run may return: shutdown has begun and no
+// child runs nor waits to be started. The loop must be held.
+func (l *loop) finished() bool { return l.stopping && l.plan == nil && l.n.live == 0 }
+
+// pass serves one batch of the inbox: everything pushed so far, oldest
+// first. The loop must be held.
+func (l *loop) pass() {
+	l.dl.tick()
+	for r := l.in.take(); r != nil; {
+		next := r.next // r may be reused by its caller once handled
+		l.handle(r)
+		r = next
+	}
 }
 
 // result is Run's error.
@@ -750,63 +782,6 @@ const (
 	endStopped                  // it returned after the tree stopped it
 	endAbandoned                // it overran its Shutdown and was abandoned
 )
-
-// send delivers a child's report to the loop; it never blocks.
-func (l *loop) send(r report) { l.in.push(&r) }
-
-// inbox carries everything to the loop: a lock-free stack that a producer
-// (a child, a caller, the timer) pushes onto with one CAS and the loop takes
-// whole. A burst (a pool of children stopping at once, callers arriving
-// while the loop is busy) thus costs no channel handoff, parking or wake-up
-// per entry: the loop is woken once per burst, by one channel with one
-// receiver. A push never blocks; once the loop has closed the inbox, a push
-// fails, so a child abandoned by a tree that has since stopped reports into
-// the void, and a caller goes to the stopped tree instead.
-type inbox struct {
-	top  atomic.Pointer[report]
-	wake chan struct{} // capacity 1: something was pushed onto an empty inbox
-}
-
-// closedInbox is the top of a closed inbox.
-var closedInbox = &report{}
-
-// push adds r and reports whether the inbox was still open.
-func (q *inbox) push(r *report) bool {
-	for {
-		old := q.top.Load()
-		if old == closedInbox {
-			return false
-		}
-		r.next = old
-		if q.top.CompareAndSwap(old, r) {
-			if old == nil {
-				select {
-				case q.wake <- struct{}{}:
-				default:
-				}
-			}
-			return true
-		}
-	}
-}
-
-// close closes the inbox and returns what was still in it, oldest first.
-func (q *inbox) close() *report { return reverse(q.top.Swap(closedInbox)) }
-
-// take returns everything pushed so far, oldest first.
-func (q *inbox) take() *report { return reverse(q.top.Swap(nil)) }
-
-// reverse turns the stack into a list, oldest first.
-func reverse(r *report) *report {
-	var list *report
-	for r != nil && r != closedInbox {
-		next := r.next
-		r.next = list
-		list = r
-		r = next
-	}
-	return list
-}
 
 // emit hands an event to the observer, if there is one.
 func (l *loop) emit(e Event) {

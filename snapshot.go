@@ -147,7 +147,7 @@ func (t *Tree) callCtx(ctx context.Context) (*snapshot, error) {
 		m := &snapshotReq{reply: make(chan *snapshot, 1)}
 		r := m.entry()
 		r.kind, r.x = repCall, m
-		if !l.in.push(r) {
+		if !l.post(r) {
 			select {
 			case <-l.done:
 				continue

@@ -243,10 +243,11 @@ func (t *Tree) Add(spec Spec) (string, error) {
 	}
 	m, _ := t.adds.Get().(*addReq)
 	if m == nil {
-		m = &addReq{reply: make(chan addReply, 1)}
+		m = &addReq{reply: make(chan addReply, 2)}
+		m.help.nudge = func() { m.reply <- addReply{err: errServe} }
 	}
 	m.spec = spec
-	r := call(t, m, m.reply, func() addReply { return t.offlineAdd(spec) })
+	r := callHelped(t, m, m.reply, &m.help, addReply{err: errServe}, func() addReply { return t.offlineAdd(spec) })
 	m.spec = Spec{}
 	t.adds.Put(m)
 	return r.name, r.err
@@ -273,7 +274,7 @@ func (t *Tree) AddAsync(spec Spec) (string, error) {
 	spec.Name = genName(t.kids.seq.Add(1))
 	inc := &incarnation{c: newChild(spec), by: byAdd}
 	inc.exit.kind, inc.exit.x = repAdd, inc // its exit report carries it to the loop first
-	if t.deliver(func(l *loop) *report { inc.l = l; return &inc.exit }) {
+	if t.deliver(func(l *loop) *report { inc.l = l; return &inc.exit }, false) != nil {
 		return spec.Name, nil
 	}
 	t.mu.Unlock()
@@ -314,10 +315,11 @@ func (t *Tree) stop(name string, del bool) error {
 	t.setup()
 	m, _ := t.stops.Get().(*stopReq)
 	if m == nil {
-		m = &stopReq{reply: make(chan error, 1)}
+		m = &stopReq{reply: make(chan error, 2)}
+		m.help.nudge = func() { m.reply <- errServe }
 	}
 	m.name, m.del = name, del
-	err := call(t, m, m.reply, func() error { return t.offlineStop(name, del) })
+	err := callHelped(t, m, m.reply, &m.help, errServe, func() error { return t.offlineStop(name, del) })
 	t.stops.Put(m)
 	return err
 }
@@ -368,6 +370,7 @@ type (
 		msg
 		spec  Spec
 		reply chan addReply
+		help  helper // see await
 	}
 	addReply struct {
 		name string
@@ -378,6 +381,7 @@ type (
 		name  string
 		del   bool
 		reply chan error
+		help  helper // see await
 	}
 	restartReq struct {
 		msg
@@ -408,33 +412,48 @@ type (
 	}
 )
 
-// call sends m to the loop (deliver) and waits for the answer it puts on
-// reply, or, when the tree is not running, runs offline under t.mu.
+// call sends m to the loop and waits for the answer it puts on reply, or,
+// when the tree is not running, runs offline under t.mu.
 func call[R any](t *Tree, m request, reply chan R, offline func() R) R {
-	r := m.entry()
-	r.kind, r.x = repCall, m
-	if t.deliver(func(*loop) *report { return r }) {
+	if t.sendCall(m) != nil {
 		return <-reply // the loop answers every call it took in
 	}
 	defer t.mu.Unlock()
 	return offline()
 }
 
-// deliver pushes onto the running loop's inbox the entry that entry makes
-// for that loop, and returns true. A loop that has closed its inbox takes
-// nothing more: deliver then waits for that Run to end and tries again.
-// When the tree is not running it returns false with t.mu held, for the
-// caller to answer from the stopped tree and unlock.
-func (t *Tree) deliver(entry func(*loop) *report) bool {
+// callHelped is call for a caller that offers to serve while it waits
+// (await), woken with serve.
+func callHelped[R comparable](t *Tree, m request, reply chan R, h *helper, serve R, offline func() R) R {
+	if l := t.sendCall(m); l != nil {
+		return await(l, reply, h, serve)
+	}
+	defer t.mu.Unlock()
+	return offline()
+}
+
+// sendCall delivers the call m; see deliver.
+func (t *Tree) sendCall(m request) *loop {
+	r := m.entry()
+	r.kind, r.x = repCall, m
+	return t.deliver(func(*loop) *report { return r }, true)
+}
+
+// deliver posts onto the running loop's inbox the entry that entry makes
+// for that loop, and returns the loop. A loop that has closed its inbox
+// takes nothing more: deliver then waits for that Run to end and tries
+// again. When the tree is not running it returns nil with t.mu held, for
+// the caller to answer from the stopped tree and unlock.
+func (t *Tree) deliver(entry func(*loop) *report, serve bool) *loop {
 	for {
 		t.mu.Lock()
 		l := t.cur
 		if l == nil {
-			return false
+			return nil
 		}
 		t.mu.Unlock()
-		if l.in.push(entry(l)) {
-			return true
+		if r := entry(l); serve && l.post(r) || !serve && l.notify(r) {
+			return l
 		}
 		<-l.done
 	}

@@ -1,0 +1,192 @@
+// inbox.go: how everything reaches the loop and who serves it. The inbox
+// is a lock-free stack; the loop is a role held through one atomic flag by
+// one goroutine at a time: a caller serves its own call when the loop is
+// idle (post, combine), a caller waiting for its answer offers to serve the
+// next report (await), and children, the timer and Run's cancellation wake
+// such a caller or Run's goroutine (notify, poke).
+
+package supervisor
+
+import (
+	"errors"
+	"sync/atomic"
+)
+
+// post pushes r onto the inbox and serves the inbox on the calling
+// goroutine if no one else is serving it (flat combining): a caller that
+// finds the loop idle does its O(1) bookkeeping itself instead of handing it
+// to Run's goroutine and waiting for that one to be scheduled. It reports
+// whether the inbox was still open.
+func (l *loop) post(r *report) bool {
+	if !l.in.push(r) {
+		return false
+	}
+	l.combine()
+	return true
+}
+
+// combine serves the inbox until it is empty, unless someone else holds the
+// loop: whoever holds it serves everything pushed before it lets go (it
+// looks at the inbox again after letting go), so an entry is never left
+// behind. It serves at most maxPasses batches; then, or when it finds the
+// tree's end, it wakes Run's goroutine to take over.
+func (l *loop) combine() {
+	for pass := 0; l.in.pending(); pass++ {
+		if pass == maxPasses {
+			l.poke() // a steady stream: Run's goroutine serves it
+			return
+		}
+		if !l.busy.CompareAndSwap(false, true) {
+			return // the holder sees the inbox after letting go
+		}
+		end := l.finished() // Run's goroutine answers what is left
+		if !end {
+			l.pass()
+			l.dl.arm()
+			end = l.finished()
+		}
+		l.busy.Store(false)
+		if end {
+			l.poke()
+			return
+		}
+	}
+}
+
+// maxPasses bounds the batches a poster serves before it hands the inbox to
+// Run's goroutine, so that no caller or child serves others for long.
+const maxPasses = 4
+
+// poke wakes Run's goroutine.
+func (l *loop) poke() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// send delivers a child's report to the loop; it never blocks.
+func (l *loop) send(r report) { l.notify(&r) }
+
+// notify pushes r onto the inbox for someone else to serve: a caller
+// parked waiting for its answer (await), which will most likely find that
+// answer in what it serves, or else Run's goroutine. Whoever pushed onto an
+// empty inbox does the waking; the entries that follow are served with the
+// first. Children, the timer and Run's cancellation report this way rather
+// than by post: their goroutines start with small stacks, which serving
+// the inbox would make grow and copy, at more cost than the wake-up.
+func (l *loop) notify(r *report) bool {
+	pushed, empty := l.in.first(r)
+	if !empty {
+		return pushed
+	}
+	if h := l.helper.Swap(nil); h != nil {
+		h.nudge()
+		return true
+	}
+	l.poke()
+	return true
+}
+
+// await waits for a caller's answer on reply. A caller given a helper (see
+// notify) offers itself, while it waits, as the one to serve the next
+// report, so that a call answered when a child reports (a Delete waiting
+// for the exit, an Add for Ready) is answered without Run's goroutine: the
+// report wakes the caller with serve, a token on its own reply channel,
+// and the caller serves the inbox, where it most likely finds its answer.
+// The reply channel has room for the answer and one token, and no token
+// outlives the call: a caller that was picked but got its answer first
+// serves, then takes the token that is on its way, before it leaves.
+func await[R comparable](l *loop, reply chan R, h *helper, serve R) R {
+	if h == nil {
+		return <-reply
+	}
+	offered := l.helper.CompareAndSwap(nil, h)
+	for {
+		v := <-reply
+		if v == serve { // picked: no longer offered
+			l.combine()
+			offered = l.helper.CompareAndSwap(nil, h)
+			continue
+		}
+		if offered && !l.helper.CompareAndSwap(h, nil) {
+			l.combine()
+			<-reply // the token of the report that picked it
+		}
+		return v
+	}
+}
+
+// helper is a caller offering to serve while it waits (await): nudge puts
+// the serve token on its reply channel.
+type helper struct{ nudge func() }
+
+// errServe is the serve token of a caller whose answer is an error; it never
+// leaves await.
+var errServe = errors.New("supervisor: serve the inbox")
+
+// inbox carries everything to the loop: a lock-free stack that a producer
+// (a child, a caller, the timer) pushes onto with one CAS and whoever holds
+// the loop takes whole (post). A burst (a pool of children stopping at
+// once, callers arriving while the loop is busy) is thus served in one pass.
+// A push never blocks; once the loop has closed the inbox, a push fails, so
+// a child abandoned by a tree that has since stopped reports into the void,
+// and a caller goes to the stopped tree instead.
+type inbox struct {
+	top atomic.Pointer[report]
+}
+
+// closedInbox is the top of a closed inbox.
+var closedInbox = &report{}
+
+// push adds r and reports whether the inbox was still open.
+func (q *inbox) push(r *report) bool {
+	for {
+		old := q.top.Load()
+		if old == closedInbox {
+			return false
+		}
+		r.next = old
+		if q.top.CompareAndSwap(old, r) {
+			return true
+		}
+	}
+}
+
+// first pushes r like push and also reports whether the inbox was empty.
+func (q *inbox) first(r *report) (pushed, empty bool) {
+	for {
+		old := q.top.Load()
+		if old == closedInbox {
+			return false, false
+		}
+		r.next = old
+		if q.top.CompareAndSwap(old, r) {
+			return true, old == nil
+		}
+	}
+}
+
+// pending reports whether something waits in the open inbox.
+func (q *inbox) pending() bool {
+	top := q.top.Load()
+	return top != nil && top != closedInbox
+}
+
+// close closes the inbox and returns what was still in it, oldest first.
+func (q *inbox) close() *report { return reverse(q.top.Swap(closedInbox)) }
+
+// take returns everything pushed so far, oldest first.
+func (q *inbox) take() *report { return reverse(q.top.Swap(nil)) }
+
+// reverse turns the stack into a list, oldest first.
+func reverse(r *report) *report {
+	var list *report
+	for r != nil && r != closedInbox {
+		next := r.next
+		r.next = list
+		list = r
+		r = next
+	}
+	return list
+}

@@ -51,7 +51,9 @@ import (
 // FuzzTree prompted; this test did not see that race), then 8m, 268,608
 // execs on the fixed core, and 8m, 357,713 execs with generated names no
 // longer looked up; no failure. Smaller records and names found by number:
-// 4m, 111,164 execs, then 8m, 230,456 execs on the final code; no failure. (A first version held a
+// 4m, 111,164 execs, then 8m, 230,456 execs on the final code; no failure.
+// The loop as a role (callers serve the inbox; 17324f6), alongside FuzzTree:
+// 8m, 302,241 execs; no failure. (A first version held a
 // sync.Mutex across a channel receive, which synctest does not count as
 // durable blocking, so a bubble could stall instead of advancing its
 // clock: the lock is now a channel.)

@@ -134,7 +134,9 @@ func describe(f func() any) (v any) {
 }
 
 // callCtx asks for a snapshot without waiting past ctx. An abandoned
-// request is answered into its buffer.
+// request is answered into its buffer. It leaves the serving to the loop's
+// holder or Run's goroutine, so that a health probe measures whether the
+// loop answers rather than doing the loop's work under its deadline.
 func (t *Tree) callCtx(ctx context.Context) (*snapshot, error) {
 	for {
 		t.mu.Lock()
@@ -147,7 +149,7 @@ func (t *Tree) callCtx(ctx context.Context) (*snapshot, error) {
 		m := &snapshotReq{reply: make(chan *snapshot, 1)}
 		r := m.entry()
 		r.kind, r.x = repCall, m
-		if !l.post(r) {
+		if !l.notify(r) { // not post: a probe with a deadline waits for the loop, it does not serve it
 			select {
 			case <-l.done:
 				continue

@@ -305,8 +305,12 @@ func (b *bareC) churn(m int) {
 	}
 }
 
-func (b *bareC) churnOne() {
-	ctx, cancel := context.WithCancel(b.ctx)
+func (b *bareC) churnOne() { churnUnder(b.ctx) }
+
+// churnUnder runs one bare pair: a goroutine under its own context, a child
+// of parent, cancelled and waited for until it has returned.
+func churnUnder(parent context.Context) {
+	ctx, cancel := context.WithCancel(parent)
 	done := make(chan struct{})
 	go func() {
 		<-ctx.Done()

@@ -55,8 +55,9 @@ const (
 	mMem           = "memory"
 	mMemHeap       = "memory-heap"
 	mMemStack      = "memory-stack"
-	mPar           = "pairs/s" // throughput, key(mPar, callers)
-	mCores         = "cores"   // CPU time / wall time of the throughput workload, key(mCores, callers)
+	mPar           = "pairs/s"      // throughput, key(mPar, callers)
+	mParFree       = "pairs/s-free" // reference: bare pairs under independent contexts, key(mParFree, callers)
+	mCores         = "cores"        // CPU time / wall time of the throughput workload, key(mCores, callers)
 	mMemOwn        = "memory-own-cancel"
 	mSpawnOwn      = "spawn-own-cancel"
 	mStopOwn       = "stop-own-cancel"
@@ -203,6 +204,7 @@ func runWorkloads(order []func() contender, cfg config, res results) {
 			res.add(key(mPar, k), c.name(), rate)
 			res.add(key(mCores, k), c.name(), cores)
 		}
+		res.add(key(mParFree, k), "bare", freeThroughput(cfg.churnOps, k))
 	}
 	for _, c := range cs {
 		gc()
@@ -278,6 +280,19 @@ func throughput(c contender, resident, ops, callers int) (rate, cores float64) {
 	cpu := cpuTime() - cpu0
 	c.close()
 	return float64(ops) / d.Seconds(), cpu.Seconds() / d.Seconds()
+}
+
+// freeThroughput is the reference for the throughput workload: bare pairs
+// (a goroutine under its own context.WithCancel, cancelled and waited for)
+// whose contexts share no parent, so that concurrent callers share nothing
+// but the runtime. It shows how far the machine's scheduler lets several
+// hand-off chains run in parallel; the bare contender's pairs share one
+// parent context, whose mutex and children map serialise them.
+func freeThroughput(ops, callers int) float64 {
+	gc()
+	t := time.Now()
+	parallel(ops, callers, func() { churnUnder(context.Background()) })
+	return float64(ops) / time.Since(t).Seconds()
 }
 
 // cpuTime is the user and system CPU time the process has used.

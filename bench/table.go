@@ -188,6 +188,12 @@ func printThroughput(res results, cfg config) {
 			ratio(a, s), ratio(a, b), ratio(a, med(one, "arbor")), ratio(s, med(one, "suture")), ratio(b, med(one, "bare")),
 			med(key(mCores, k), "arbor"), med(key(mCores, k), "suture"), med(key(mCores, k), "bare"))
 	}
+	free := make([]string, len(cfg.callers))
+	for i, k := range cfg.callers {
+		f := med(key(mParFree, k), "bare")
+		free[i] = fmt.Sprintf("%d: %s (%s× the first)", k, num(f, unitOps), ratio(f, med(key(mParFree, cfg.callers[0]), "bare")))
+	}
+	fmt.Printf("\nreference, not a contender: bare pairs whose contexts share no parent (nothing shared but the runtime), by callers: %s\n", strings.Join(free, "; "))
 	a1, a2, a8 := med(key(mPar, 1), "arbor"), med(key(mPar, 2), "arbor"), med(key(mPar, 8), "arbor")
 	fmt.Printf("\narbor: 2 callers / 1 caller = %.2f (target ≥ 1.6: %s); 8 callers / 2 callers = %.2f (target ≥ 1: %s)\n",
 		a2/a1, pass(a2 >= 1.6*a1), a8/a2, pass(a8 >= a2))

@@ -141,19 +141,12 @@ var closedInbox = &report{}
 
 // push adds r and reports whether the inbox was still open.
 func (q *inbox) push(r *report) bool {
-	for {
-		old := q.top.Load()
-		if old == closedInbox {
-			return false
-		}
-		r.next = old
-		if q.top.CompareAndSwap(old, r) {
-			return true
-		}
-	}
+	pushed, _ := q.first(r)
+	return pushed
 }
 
-// first pushes r like push and also reports whether the inbox was empty.
+// first adds r and reports whether the inbox was still open, and whether it
+// was empty (then the pusher sees to it that someone serves it: notify).
 func (q *inbox) first(r *report) (pushed, empty bool) {
 	for {
 		old := q.top.Load()

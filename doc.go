@@ -33,7 +33,9 @@
 //     abandoned, restarted or deleted child is recognised and dropped. A
 //     child never serves the inbox (its goroutine starts with a small stack,
 //     which serving would grow): it wakes a waiting caller or Run's
-//     goroutine;
+//     goroutine. Whoever started it, a child's goroutine carries the
+//     runtime/pprof labels of Run's context, not those of the goroutine
+//     that served its start;
 //   - callers: each API call is a message of its own type with its own
 //     reply channel (supervisor.go), carrying its inbox entry so a call
 //     allocates nothing of its own; the loop answers it at once, or

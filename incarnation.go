@@ -8,6 +8,7 @@ package supervisor
 
 import (
 	"context"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -214,8 +215,10 @@ func (inc *incarnation) call(l *loop, w waiting, ended bool) {
 
 // run executes the child's Run in the incarnation's goroutine and reports
 // the exit to the loop, turning a panic into *PanicError unless the tree
-// passes panics through.
+// passes panics through. The goroutine carries the profiler labels of Run's
+// context.
 func (inc *incarnation) run() {
+	pprof.SetGoroutineLabels(inc.l.env.labels) // Run's, not those of whoever started it
 	if inc.announce {
 		inc.l.send(report{kind: repEntered, x: inc})
 	}

@@ -1,7 +1,10 @@
 package supervisor
 
 import (
+	"bytes"
 	"context"
+	"runtime/pprof"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -170,4 +173,66 @@ func TestChildContextErrSetWhenDoneCloses(t *testing.T) {
 		inc.cancel()
 		require.ErrorIs(t, <-errc, context.Canceled)
 	}
+}
+
+// labelledChild is a child that signals it runs and blocks; its name finds
+// its goroutine in a goroutine profile.
+func labelledChild(running chan<- struct{}) func(context.Context) error {
+	return func(ctx context.Context) error {
+		running <- struct{}{}
+		<-ctx.Done()
+		return nil
+	}
+}
+
+// childLabels returns the labels line of every goroutine in the goroutine
+// profile whose stack runs labelledChild.
+func childLabels(t *testing.T) []string {
+	var buf bytes.Buffer
+	require.NoError(t, pprof.Lookup("goroutine").WriteTo(&buf, 1))
+	var lines []string
+	for _, rec := range strings.Split(buf.String(), "\n\n") {
+		if !strings.Contains(rec, "labelledChild") {
+			continue
+		}
+		line := "no labels"
+		for _, l := range strings.Split(rec, "\n") {
+			if strings.HasPrefix(l, "# labels: ") {
+				line = l
+			}
+		}
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// TestChildTakesRunsProfilerLabels: a child's goroutine carries the
+// runtime/pprof labels of Run's context, whether Run's goroutine started it
+// (the initial start) or a caller with labels of its own that served the
+// loop (Add), and not the caller's.
+func TestChildTakesRunsProfilerLabels(t *testing.T) {
+	running := make(chan struct{})
+	tr, err := New(WithChildren(Spec{Name: "first", Run: labelledChild(running)}))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var errc <-chan error
+	pprof.Do(ctx, pprof.Labels("tree", "t1"), func(ctx context.Context) { errc = tr.Start(ctx) })
+	<-running
+	added := make(chan error, 1)
+	pprof.Do(context.Background(), pprof.Labels("caller", "c1"), func(context.Context) {
+		go func() { // inherits the caller's labels, and serves the loop in Add
+			_, err := tr.Add(Spec{Name: "added", Run: labelledChild(running)})
+			added <- err
+		}()
+	})
+	<-running
+	require.NoError(t, <-added)
+
+	labels := childLabels(t)
+	require.NotEmpty(t, labels) // one group per distinct stack and labels
+	for _, l := range labels {
+		assert.Equal(t, `# labels: {"tree":"t1"}`, l)
+	}
+	cancel()
+	require.NoError(t, <-errc)
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/pprof"
 	"sync/atomic"
 	"time"
 )
@@ -49,7 +50,26 @@ type policy struct {
 type runEnv struct {
 	ctx     context.Context // Run's context
 	base    context.Context // parent of the children's contexts: Run's values, not its cancellation
+	labels  context.Context // the profiler labels of Run's context alone (profLabels)
 	started func()          // Start's signal that the initial start completed; may be nil
+}
+
+// profLabels returns a context that holds the runtime/pprof labels of ctx
+// and nothing else, for each child's goroutine to take as its own
+// (incarnation.run): a goroutine inherits the labels of the goroutine that
+// starts it, which may be any caller serving the loop, so the tree sets
+// them from Run's context instead, the same for every child; one lookup in
+// a context of one level per start.
+func profLabels(ctx context.Context) context.Context {
+	var kv []string
+	pprof.ForLabels(ctx, func(k, v string) bool {
+		kv = append(kv, k, v)
+		return true
+	})
+	if len(kv) == 0 {
+		return context.Background()
+	}
+	return pprof.WithLabels(context.Background(), pprof.Labels(kv...))
 }
 
 // tally counts what the loop must not rescan the children for.
@@ -73,7 +93,7 @@ func newLoop(t *Tree, ctx context.Context, started func()) *loop {
 		t:    t,
 		cfg:  &t.cfg,
 		kids: &t.kids,
-		env:  runEnv{ctx: ctx, base: context.WithoutCancel(ctx), started: started},
+		env:  runEnv{ctx: ctx, base: context.WithoutCancel(ctx), labels: profLabels(ctx), started: started},
 		wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
 		dl:   deadlines{t0: time.Now()},

@@ -15,7 +15,7 @@
 // so nothing in the package takes a lock on it while the tree runs
 // (Tree.mu only hands the state between Run and the calls made while the
 // tree is stopped). Everything reaches the loop through one inbox, a
-// lock-free stack pushed with one CAS and served in batches (loop.go). The
+// lock-free stack pushed with one CAS and served in batches (inbox.go). The
 // loop is a role, not a goroutine: whoever holds it (one atomic flag)
 // serves the inbox, and it is held by one goroutine at a time. The
 // goroutine that called Run holds it for the initial start and when it is

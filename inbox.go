@@ -54,7 +54,7 @@ func (l *loop) combine() {
 }
 
 // maxPasses bounds the batches a poster serves before it hands the inbox to
-// Run's goroutine, so that no caller or child serves others for long.
+// Run's goroutine, so that no caller serves others for long.
 const maxPasses = 4
 
 // poke wakes Run's goroutine.

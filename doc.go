@@ -31,11 +31,17 @@
 //     its Ready call and, in ordered starts, its entering Run. Reports carry
 //     the child's incarnation (one per start), so a late report from an
 //     abandoned, restarted or deleted child is recognised and dropped. A
-//     child never serves the inbox (its goroutine starts with a small stack,
-//     which serving would grow): it wakes a waiting caller or Run's
-//     goroutine. Whoever started it, a child's goroutine carries the
-//     runtime/pprof labels of Run's context, not those of the goroutine
-//     that served its start;
+//     child's report wakes a waiting caller or Run's goroutine, with one
+//     exception: a child that returned by itself and that the tree will
+//     restart at once (OneForOne or SimpleOneForOne, no backoff, a restart
+//     type that calls for it) serves its own exit when the loop is idle, and
+//     runs the new incarnation on the same goroutine: a restart makes no
+//     goroutine and wakes no one. (Otherwise children do not serve: their
+//     goroutines start with small stacks, which serving would grow; a child
+//     that restarts on its goroutine pays that once.) Whoever started it, a
+//     child's goroutine carries the runtime/pprof labels of Run's context,
+//     set again for each incarnation, not those of the goroutine that
+//     served its start;
 //   - callers: each API call is a message of its own type with its own
 //     reply channel (supervisor.go), carrying its inbox entry so a call
 //     allocates nothing of its own; the loop answers it at once, or
@@ -160,6 +166,13 @@
 //     waits for the loop's answer, to keep the limit exact.
 //   - A Shutdown or Watchdog too large to add to the clock (such as
 //     math.MaxInt64) means no limit, as Infinity does.
+//   - An incarnation restarted at once may run on the goroutine of the one
+//     before it, as requests on one connection share a goroutine in
+//     net/http. So a child that locks its goroutine to its OS thread
+//     (runtime.LockOSThread) must unlock it before it returns: a goroutine
+//     that ends locked takes its thread with it, but one that goes on to run
+//     the child's next incarnation keeps the thread, and whatever the child
+//     changed on it.
 //   - A child must not call Terminate, Restart or Delete on itself: the call
 //     waits for the child to stop, so it returns only when the child's
 //     Shutdown limit abandons it.

@@ -2,7 +2,9 @@
 // is a lock-free stack; the loop is a role held through one atomic flag by
 // one goroutine at a time: a caller serves its own call when the loop is
 // idle (post, combine), a caller waiting for its answer offers to serve the
-// next report (await), and children, the timer and Run's cancellation wake
+// next report (await), a child whose exit the tree will answer with a
+// restart serves that exit and runs the restart on its own goroutine
+// (serveExit), and the other reports, the timer and Run's cancellation wake
 // such a caller or Run's goroutine (notify, poke).
 
 package supervisor
@@ -11,6 +13,18 @@ import (
 	"errors"
 	"sync/atomic"
 )
+
+// holder is who serves the loop. busy is the role itself; the other fields
+// say who may be asked to take it, and what the holder takes with it.
+type holder struct {
+	busy   atomic.Bool            // the loop is held: one goroutine serves the inbox and owns the state
+	helper atomic.Pointer[helper] // a caller waiting for its answer that offers to serve the next report
+	wake   chan struct{}          // capacity 1: Run's goroutine is asked to serve the inbox or end
+
+	// Written by the holder only.
+	from *incarnation // the ended incarnation whose goroutine holds the loop (serveExit)
+	next *incarnation // a new incarnation of from's child, handed to that goroutine (launch)
+}
 
 // post pushes r onto the inbox and serves the inbox on the calling
 // goroutine if no one else is serving it (flat combining): a caller that
@@ -21,36 +35,59 @@ func (l *loop) post(r *report) bool {
 	if !l.in.push(r) {
 		return false
 	}
-	l.combine()
+	l.combine(nil)
 	return true
+}
+
+// serveExit delivers the exit of inc, which returned by itself and whose
+// child the tree will most likely restart at once, and serves the inbox on
+// inc's goroutine if no one else is serving it. A new incarnation of the
+// child started meanwhile is handed to this goroutine, which runs it next
+// (returned here) instead of ending and leaving a new goroutine to be made.
+func (l *loop) serveExit(inc *incarnation) (next *incarnation) {
+	if !l.in.push(&inc.exit) {
+		return nil // the tree has stopped: into the void
+	}
+	return l.combine(inc)
 }
 
 // combine serves the inbox until it is empty, unless someone else holds the
 // loop: whoever holds it serves everything pushed before it lets go (it
 // looks at the inbox again after letting go), so an entry is never left
 // behind. It serves at most maxPasses batches; then, or when it finds the
-// tree's end, it wakes Run's goroutine to take over.
-func (l *loop) combine() {
+// tree's end, it wakes Run's goroutine to take over. from is the ended
+// incarnation whose goroutine serves (serveExit), nil for a caller; combine
+// returns the new incarnation of its child handed to that goroutine, if one
+// was started meanwhile.
+func (l *loop) combine(from *incarnation) (next *incarnation) {
 	for pass := 0; l.in.pending(); pass++ {
 		if pass == maxPasses {
 			l.poke() // a steady stream: Run's goroutine serves it
-			return
+			return next
 		}
 		if !l.busy.CompareAndSwap(false, true) {
-			return // the holder sees the inbox after letting go
+			return next // the holder sees the inbox after letting go
 		}
 		end := l.finished() // Run's goroutine answers what is left
 		if !end {
+			if next == nil {
+				l.from = from // one hand-off per goroutine
+			}
 			l.pass()
+			if l.next != nil {
+				next, l.next = l.next, nil
+			}
+			l.from = nil
 			l.dl.arm()
 			end = l.finished()
 		}
 		l.busy.Store(false)
 		if end {
 			l.poke()
-			return
+			return next
 		}
 	}
+	return next
 }
 
 // maxPasses bounds the batches a poster serves before it hands the inbox to
@@ -72,9 +109,11 @@ func (l *loop) send(r report) { l.notify(&r) }
 // parked waiting for its answer (await), which will most likely find that
 // answer in what it serves, or else Run's goroutine. Whoever pushed onto an
 // empty inbox does the waking; the entries that follow are served with the
-// first. Children, the timer and Run's cancellation report this way rather
-// than by post: their goroutines start with small stacks, which serving
-// the inbox would make grow and copy, at more cost than the wake-up.
+// first. Children (but for an exit the tree answers with a restart:
+// serveExit), the timer and Run's cancellation report this way rather than
+// by post: their goroutines start with small stacks, which serving the
+// inbox would make grow and copy, at more cost than the wake-up; a child
+// that serves its own restart pays that once for all its incarnations.
 func (l *loop) notify(r *report) bool {
 	pushed, empty := l.in.first(r)
 	if !empty {
@@ -105,12 +144,12 @@ func await[R comparable](l *loop, reply chan R, h *helper, serve R) R {
 	for {
 		v := <-reply
 		if v == serve { // picked: no longer offered
-			l.combine()
+			l.combine(nil)
 			offered = l.helper.CompareAndSwap(nil, h)
 			continue
 		}
 		if offered && !l.helper.CompareAndSwap(h, nil) {
-			l.combine()
+			l.combine(nil)
 			<-reply // the token of the report that picked it
 		}
 		return v

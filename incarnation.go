@@ -214,40 +214,59 @@ func (inc *incarnation) call(l *loop, w waiting, ended bool) {
 }
 
 // run executes the child's Run in the incarnation's goroutine and reports
-// the exit to the loop, turning a panic into *PanicError unless the tree
-// passes panics through. The goroutine carries the profiler labels of Run's
-// context.
+// each exit to the loop. The goroutine carries the profiler labels of Run's
+// context. When the tree restarts the child at once, the goroutine runs the
+// new incarnation too (serveExit), so that a restart makes no goroutine.
 func (inc *incarnation) run() {
-	pprof.SetGoroutineLabels(inc.l.env.labels) // Run's, not those of whoever started it
-	if inc.announce {
-		inc.l.send(report{kind: repEntered, x: inc})
+	for inc != nil {
+		pprof.SetGoroutineLabels(inc.l.env.labels) // Run's, not those of whoever started it
+		if inc.announce {
+			inc.l.send(report{kind: repEntered, x: inc})
+		}
+		err := inc.runOnce()
+		inc.exit = report{kind: repExit, x: inc, err: err} // its own inbox entry: no allocation per exit
+		if !inc.restartsAtOnce(err) {
+			inc.l.notify(&inc.exit)
+			return
+		}
+		inc = inc.l.serveExit(inc)
 	}
-	if inc.l.cfg.passPanics {
-		err := inc.c.spec.Run(inc)
-		inc.exited(err)
-		return
-	}
-	var err error
+}
+
+// runOnce runs the child's Run and returns what it returned, or its panic as
+// *PanicError unless the tree passes panics through. A Run that calls
+// runtime.Goexit does not come back here: its exit is reported from the
+// deferred call, as the goroutine ends.
+func (inc *incarnation) runOnce() (err error) {
 	returned := false
 	defer func() {
-		if !returned {
+		if returned {
+			return
+		}
+		if !inc.l.cfg.passPanics {
 			if v := recover(); v != nil {
 				err = newPanicError(inc.c.spec.Name, v)
-			} else {
-				err = errGoexit
+				return
 			}
 		}
-		inc.exited(err)
+		inc.exit = report{kind: repExit, x: inc, err: errGoexit}
+		inc.l.notify(&inc.exit)
 	}()
 	err = inc.c.spec.Run(inc)
 	returned = true
+	return err
 }
 
-// exited reports the end of the child's Run to the loop, in the
-// incarnation's own inbox entry: no allocation per exit.
-func (inc *incarnation) exited(err error) {
-	inc.exit = report{kind: repExit, x: inc, err: err}
-	inc.l.notify(&inc.exit)
+// restartsAtOnce reports whether the tree will most likely answer this
+// exit of inc (Run returned err by itself) with an immediate restart of the
+// child, without a group restart or a backoff delay: the child's goroutine
+// then serves its own exit (serveExit). It reads only what does not change
+// while the tree runs, and the cancellation flag: an exit after the tree
+// cancelled the child is a shutdown.
+func (inc *incarnation) restartsAtOnce(err error) bool {
+	r, cfg := inc.c.spec.Restart, inc.l.cfg
+	return (r == Permanent || r == Transient && err != nil) && cfg.backoffInit == 0 &&
+		!cfg.strategy.group() && inc.flags.Load()&fCancelled == 0
 }
 
 type afterFunc struct{ f func() }

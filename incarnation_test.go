@@ -3,6 +3,7 @@ package supervisor
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"testing"
@@ -233,6 +234,157 @@ func TestChildTakesRunsProfilerLabels(t *testing.T) {
 	for _, l := range labels {
 		assert.Equal(t, `# labels: {"tree":"t1"}`, l)
 	}
+	cancel()
+	require.NoError(t, <-errc)
+}
+
+// goid is the calling goroutine's number, from its stack's first line.
+func goid() string {
+	var buf [64]byte
+	return strings.Fields(string(buf[:runtime.Stack(buf[:], false)]))[1]
+}
+
+// A child that the tree restarts at once (no group restart, no backoff)
+// runs its next incarnation on the goroutine of the last one, which served
+// its own exit: a restart makes no goroutine. Under a group strategy or a
+// backoff the restart is left to the loop, and each incarnation has a
+// goroutine of its own.
+func TestImmediateRestartKeepsTheGoroutine(t *testing.T) {
+	cases := []struct {
+		name string
+		opts []Option
+		same bool
+	}{
+		{"one_for_one", nil, true},
+		{"transient", nil, true},
+		{"one_for_all", []Option{WithStrategy(OneForAll)}, false},
+		{"backoff", []Option{WithBackoff(time.Millisecond, time.Millisecond)}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var gids []string
+				release := make(chan struct{})
+				spec := Spec{Name: "c", Run: func(ctx context.Context) error {
+					gids = append(gids, goid())
+					if len(gids) == 1 {
+						<-release // fail once the tree is quiet
+					}
+					if len(gids) <= 5 {
+						return errBoom
+					}
+					<-ctx.Done()
+					return nil
+				}}
+				if tc.name == "transient" {
+					spec.Restart = Transient
+				}
+				opts := append([]Option{WithIntensity(10, time.Second), WithChildren(spec)}, tc.opts...)
+				r := start(t, mustNew(t, opts...))
+				close(release)
+				time.Sleep(time.Second) // the backoff delays
+				synctest.Wait()
+				require.Len(t, gids, 6)
+				for i, g := range gids[1:] {
+					if tc.same {
+						assert.Equal(t, gids[0], g, "incarnation %d", i+2)
+					} else {
+						assert.NotEqual(t, gids[i], g, "incarnation %d", i+2)
+					}
+				}
+				assert.Equal(t, 5, r.tree.Children()[0].Restarts)
+				require.NoError(t, r.stop())
+			})
+		})
+	}
+}
+
+// The same in a SimpleOneForOne tree, for a child added at run time; and
+// its last incarnation, stopped by Delete, ends its goroutine.
+func TestImmediateRestartKeepsTheGoroutineSimpleOneForOne(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, mustNew(t, WithStrategy(SimpleOneForOne), WithIntensity(10, time.Second)))
+		var gids []string
+		name, err := r.tree.Add(Spec{Run: func(ctx context.Context) error {
+			gids = append(gids, goid())
+			if len(gids) <= 3 {
+				return errBoom
+			}
+			<-ctx.Done()
+			return nil
+		}})
+		require.NoError(t, err)
+		synctest.Wait()
+		require.Len(t, gids, 4)
+		assert.Equal(t, []string{gids[1], gids[1]}, gids[2:])
+		require.NoError(t, r.tree.Delete(name))
+		assert.Equal(t, Counts{}, r.tree.Count())
+		require.NoError(t, r.stop())
+	})
+}
+
+// A panic is recovered before the goroutine serves its exit and runs the
+// next incarnation, so the next panic's stack holds no frame of the last.
+func TestRestartAfterPanicDoesNotNestStacks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var gids []string
+		spec := Spec{Name: "p", Run: func(ctx context.Context) error {
+			gids = append(gids, goid())
+			if len(gids) <= 3 {
+				panic("kaboom")
+			}
+			<-ctx.Done()
+			return nil
+		}}
+		r := start(t, mustNew(t, WithIntensity(10, time.Second), WithChildren(spec)))
+		var pe *PanicError
+		require.ErrorAs(t, r.tree.Children()[0].Err, &pe)
+		assert.Equal(t, 1, strings.Count(string(pe.Stack), "panic("), "%s", pe.Stack)
+		assert.Equal(t, gids[1], gids[3], "restarted on the same goroutine")
+		require.NoError(t, r.stop())
+	})
+}
+
+// A child whose Run calls runtime.Goexit ends its goroutine: its exit is
+// reported from there and the restart runs on a new goroutine.
+func TestRestartAfterGoexit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var gids []string
+		spec := Spec{Name: "g", Run: func(ctx context.Context) error {
+			gids = append(gids, goid())
+			if len(gids) == 1 {
+				runtime.Goexit()
+			}
+			<-ctx.Done()
+			return nil
+		}}
+		r := start(t, mustNew(t, WithChildren(spec)))
+		require.Len(t, gids, 2)
+		assert.NotEqual(t, gids[0], gids[1])
+		assert.ErrorIs(t, r.tree.Children()[0].Err, errGoexit)
+		require.NoError(t, r.stop())
+	})
+}
+
+// A child that changed its goroutine's profiler labels and failed runs its
+// next incarnation, on the same goroutine, with the labels of Run's context.
+func TestRestartOnTheSameGoroutineResetsProfilerLabels(t *testing.T) {
+	running := make(chan struct{})
+	runs := 0
+	spec := Spec{Name: "c", Run: func(ctx context.Context) error {
+		if runs++; runs == 1 {
+			pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("mine", "x")))
+			return errBoom
+		}
+		return labelledChild(running)(ctx)
+	}}
+	tr, err := New(WithChildren(spec))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var errc <-chan error
+	pprof.Do(ctx, pprof.Labels("tree", "t1"), func(ctx context.Context) { errc = tr.Start(ctx) })
+	<-running
+	assert.Equal(t, []string{`# labels: {"tree":"t1"}`}, childLabels(t))
 	cancel()
 	require.NoError(t, <-errc)
 }

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/pprof"
-	"sync/atomic"
 	"time"
 )
 
@@ -23,11 +22,9 @@ type loop struct {
 	kids *roster
 	env  runEnv
 
-	in     inbox                  // children's reports, API calls, the timer and Run's cancellation
-	busy   atomic.Bool            // the loop is held: one goroutine serves the inbox and owns the state
-	helper atomic.Pointer[helper] // a caller waiting for its answer that offers to serve the next report
-	wake   chan struct{}          // capacity 1: Run's goroutine is asked to serve the inbox or end
-	done   chan struct{}          // closed once Run is over; callers then retry against the stopped tree
+	in     inbox         // children's reports, API calls, the timer and Run's cancellation
+	holder               // who serves it (inbox.go)
+	done   chan struct{} // closed once Run is over; callers then retry against the stopped tree
 	dl     deadlines
 
 	pol policy
@@ -90,13 +87,13 @@ func newLoop(t *Tree, ctx context.Context, started func()) *loop {
 		max = -1
 	}
 	l := &loop{
-		t:    t,
-		cfg:  &t.cfg,
-		kids: &t.kids,
-		env:  runEnv{ctx: ctx, base: context.WithoutCancel(ctx), labels: profLabels(ctx), started: started},
-		wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
-		dl:   deadlines{t0: time.Now()},
+		t:      t,
+		cfg:    &t.cfg,
+		kids:   &t.kids,
+		env:    runEnv{ctx: ctx, base: context.WithoutCancel(ctx), labels: profLabels(ctx), started: started},
+		holder: holder{wake: make(chan struct{}, 1)},
+		done:   make(chan struct{}),
+		dl:     deadlines{t0: time.Now()},
 		pol: policy{
 			win: window{max: max, period: t.cfg.period},
 			bo:  backoff{initial: t.cfg.backoffInit, max: t.cfg.backoffMax, jitter: t.cfg.jitter},
@@ -349,6 +346,10 @@ func (l *loop) launch(inc *incarnation, ordered bool) {
 		l.enter(c, phRunning)
 	}
 	l.emitChild(ChildStarted, c, nil)
+	if l.from != nil && l.from.c == c {
+		l.from, l.next = nil, inc // the goroutine of c's last incarnation, serving its exit, runs it next
+		return
+	}
 	go inc.run()
 }
 

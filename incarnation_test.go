@@ -346,24 +346,28 @@ func TestRestartAfterPanicDoesNotNestStacks(t *testing.T) {
 }
 
 // A child whose Run calls runtime.Goexit ends its goroutine: its exit is
-// reported from there and the restart runs on a new goroutine.
+// reported from there and the restart runs on a new goroutine; also when
+// the tree passes panics through (a Goexit is not a panic: before, such a
+// tree never heard of the exit).
 func TestRestartAfterGoexit(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var gids []string
-		spec := Spec{Name: "g", Run: func(ctx context.Context) error {
-			gids = append(gids, goid())
-			if len(gids) == 1 {
-				runtime.Goexit()
-			}
-			<-ctx.Done()
-			return nil
-		}}
-		r := start(t, mustNew(t, WithChildren(spec)))
-		require.Len(t, gids, 2)
-		assert.NotEqual(t, gids[0], gids[1])
-		assert.ErrorIs(t, r.tree.Children()[0].Err, errGoexit)
-		require.NoError(t, r.stop())
-	})
+	for _, opts := range [][]Option{nil, {WithPanicPassThrough()}} {
+		synctest.Test(t, func(t *testing.T) {
+			var gids []string
+			spec := Spec{Name: "g", Run: func(ctx context.Context) error {
+				gids = append(gids, goid())
+				if len(gids) == 1 {
+					runtime.Goexit()
+				}
+				<-ctx.Done()
+				return nil
+			}}
+			r := start(t, mustNew(t, append(opts, WithChildren(spec))...))
+			require.Len(t, gids, 2)
+			assert.NotEqual(t, gids[0], gids[1])
+			assert.ErrorIs(t, r.tree.Children()[0].Err, errGoexit)
+			require.NoError(t, r.stop())
+		})
+	}
 }
 
 // A child that changed its goroutine's profiler labels and failed runs its

@@ -178,6 +178,8 @@ type childExtra struct {
 	restarts  int           // automatic restarts in this Run
 	exited    time.Duration // loop clock at the last end of its Run; -1: none in this Run
 	err       error         // the error of its last exit
+	grp       *plan         // the group restart in progress it is a member of, if any
+	at        int           // its place in grp.starts
 }
 
 func (c *child) ext() *childExtra {

@@ -124,9 +124,11 @@
 //   - Group restarts start every child of the group that the tree holds,
 //     including children that were Stopped (as OTP does). A member
 //     terminated or deleted by a call during the restart cuts it short
-//     there: the members after it that were not started stay Stopped. A
-//     member being stopped by a call when the restart begins is left to
-//     that call.
+//     there, whether the restart had started it again already or not: the
+//     members after it that were not started stay Stopped, those started
+//     stay running, and one whose start is under way (a WaitReady member
+//     not yet Ready) completes it. A member being stopped by a call when
+//     the restart begins is left to that call.
 //   - A failure that arrives while a OneForAll or RestForOne group restart is
 //     in progress is handled once that restart completes, as an OTP
 //     supervisor would after its restart returns; a failure of the child the
@@ -142,11 +144,18 @@
 //     ErrStartFailed and keeps nothing: Add's answer and the tree agree.
 //   - ErrDoNotRestart returned before Ready is OTP's ignore: the spec is kept
 //     Stopped (removed if Temporary or in a SimpleOneForOne tree), and the
-//     Add, Restart or initial start that launched it succeeds.
+//     Add, Restart or initial start that launched it succeeds. It is not an
+//     exit: a Significant child that declines so triggers no auto shutdown.
+//   - A WaitReady child that returns before Ready during an automatic
+//     restart has failed, whatever Run returned (nil included): the failure
+//     is abnormal, so a Transient child is restarted again.
 //   - Restart on a Temporary child stops and starts it again and keeps it.
-//   - The intensity window is half-open: a restart made exactly one period
-//     after another no longer counts with it. Its memory is the restarts
-//     inside it, never maxRestarts up front.
+//   - The intensity window is closed, as OTP's: a restart made exactly one
+//     period after another still counts with it. Its memory is the
+//     restarts inside it, never maxRestarts up front. A group restart
+//     without a backoff delay is recorded when it is decided, before its
+//     members are stopped (as OTP records it); with a delay, when it
+//     happens, after the delay.
 //   - A tree started as a child with WaitReady (Tree.Spec) calls Ready once
 //     its own initial start has completed.
 //   - Start order is exact for WaitReady children (the next starts after

@@ -113,11 +113,12 @@ type PanicError struct {
 	Child string // name of the child
 	Value any    // the value passed to panic
 	Stack []byte // the goroutine's stack at the panic
+	Tree  string // name of the tree
 }
 
 // Error implements error.
 func (e *PanicError) Error() string {
-	return fmt.Sprintf("supervisor: child %q panicked: %v", e.Child, e.Value)
+	return fmt.Sprintf("supervisor: tree %q: child %q panicked: %v", e.Tree, e.Child, e.Value)
 }
 
 // Unwrap returns the panic value when it is an error, so that errors.Is and
@@ -129,12 +130,13 @@ func (e *PanicError) Unwrap() error {
 	return nil
 }
 
-func newPanicError(child string, v any) *PanicError {
-	return &PanicError{Child: child, Value: v, Stack: debug.Stack()}
+func newPanicError(tree, child string, v any) *PanicError {
+	return &PanicError{Tree: tree, Child: child, Value: v, Stack: debug.Stack()}
 }
 
-// errGoexit is the error of a child whose Run called runtime.Goexit.
-var errGoexit = errors.New("child called runtime.Goexit")
+// errGoexit is the kind of the error (a *ChildError) of a child whose Run
+// called runtime.Goexit.
+var errGoexit = errors.New("called runtime.Goexit")
 
 func quoteList(names []string) string {
 	var b strings.Builder

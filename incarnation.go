@@ -245,11 +245,11 @@ func (inc *incarnation) runOnce() (err error) {
 		}
 		if !inc.l.cfg.passPanics {
 			if v := recover(); v != nil {
-				err = newPanicError(inc.c.spec.Name, v)
+				err = newPanicError(inc.l.cfg.name, inc.c.spec.Name, v)
 				return
 			}
 		}
-		inc.exit = report{kind: repExit, x: inc, err: errGoexit}
+		inc.exit = report{kind: repExit, x: inc, err: &ChildError{Tree: inc.l.cfg.name, Child: inc.c.spec.Name, Kind: errGoexit}}
 		inc.l.notify(&inc.exit)
 	}()
 	err = inc.c.spec.Run(inc)

@@ -19,11 +19,11 @@ type window struct {
 	head   int
 }
 
-// expire forgets the restarts made a period or more before now: the window
-// is half-open, so a restart exactly one period after another no longer
-// counts with it.
+// expire forgets the restarts made more than a period before now: the
+// window is closed, as OTP's is, so a restart exactly one period after
+// another still counts with it.
 func (w *window) expire(now time.Duration) {
-	for w.head < len(w.times) && now-w.times[w.head] >= w.period {
+	for w.head < len(w.times) && now-w.times[w.head] > w.period {
 		w.head++
 	}
 	if w.head == len(w.times) {

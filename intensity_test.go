@@ -30,15 +30,42 @@ func TestIntensityWindowIsBounded(t *testing.T) {
 	assert.Equal(t, 1, cap(w.times))
 }
 
-// The window is half-open: a restart exactly one period after another no
-// longer counts with it.
-func TestIntensityWindowIsHalfOpen(t *testing.T) {
+// The window is closed, as OTP's: a restart exactly one period after
+// another still counts with it (OTP keeps the restarts for which
+// now - time =< period); one a nanosecond later no longer does.
+func TestIntensityWindowIsClosed(t *testing.T) {
 	w := window{max: 1, period: time.Second}
 	assert.True(t, w.record(0))
-	assert.True(t, w.record(time.Second))
-	assert.False(t, w.record(time.Second+1))
-	assert.Equal(t, 2, w.count(time.Second+1))
+	assert.False(t, w.record(time.Second), "0 and 1s fall within one period")
+	w = window{max: 1, period: time.Second}
+	assert.True(t, w.record(0))
+	assert.True(t, w.record(time.Second+1))
+	assert.Equal(t, 1, w.count(2*time.Second+1))
 	assert.Equal(t, 0, w.count(10*time.Second))
+}
+
+// In a running tree: intensity 1 in 5s, failures at 0 and exactly 5s give
+// up, as an OTP supervisor does; failures at 0 and 5s+1ns do not.
+func TestIntensityBoundaryInATree(t *testing.T) {
+	for _, tc := range []struct {
+		gap     time.Duration
+		givesUp bool
+	}{{5 * time.Second, true}, {5*time.Second + time.Nanosecond, false}} {
+		synctest.Test(t, func(t *testing.T) {
+			h := newHarness(t)
+			r := start(t, mustNew(t, WithIntensity(1, 5*time.Second), WithChildren(h.spec("a", Permanent))))
+			h.exit("a", errBoom)
+			time.Sleep(tc.gap)
+			h.exit("a", errBoom)
+			err, done := r.done()
+			assert.Equal(t, tc.givesUp, done)
+			if tc.givesUp {
+				assert.ErrorIs(t, err, ErrTooManyRestarts)
+				return
+			}
+			require.NoError(t, r.stop())
+		})
+	}
 }
 
 // A tree that never gives up remembers a bounded number of restarts.

@@ -300,7 +300,7 @@ func (k *Keyed) Run(ctx context.Context) error {
 func (k *Keyed) build(key, value string) (spec Spec, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("%w: %w", ErrFactory, &PanicError{Child: key, Value: v, Stack: debug.Stack()})
+			err = fmt.Errorf("%w: %w", ErrFactory, &PanicError{Tree: k.Name(), Child: key, Value: v, Stack: debug.Stack()})
 		}
 	}()
 	spec = k.factory(key, value)

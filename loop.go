@@ -432,12 +432,14 @@ func (l *loop) failed(c *child, inc *incarnation, err error, from phase) error {
 	}
 	out := decide(c.spec.Restart, err)
 	declined := out == outStay && err != nil && errors.Is(err, ErrDoNotRestart)
-	if from == phStarting && c.spec.WaitReady && !declined {
+	beforeReady := from == phStarting && c.spec.WaitReady
+	if beforeReady && !declined {
 		err = &ChildError{Tree: l.cfg.name, Child: c.spec.Name, Kind: ErrStartFailed, Err: err}
 		if inc.by != byAuto {
 			l.startFailed(c, inc, err, out)
 			return err
 		}
+		out = decide(c.spec.Restart, err) // a failed start is abnormal, whatever Run returned
 	}
 	switch {
 	case l.stopping:
@@ -454,7 +456,9 @@ func (l *loop) failed(c *child, inc *incarnation, err error, from phase) error {
 	case out == outStay:
 		l.emitExit(c, err, false)
 		l.settle(c)
-		l.autoShutdown(c)
+		if !(declined && beforeReady) { // declining before Ready is OTP's ignore, not an exit
+			l.autoShutdown(c)
+		}
 	default:
 		l.emitExit(c, err, true)
 		l.restart(c, inc, err)
@@ -502,8 +506,7 @@ func (l *loop) restart(c *child, inc *incarnation, err error) {
 			l.deferred = append(l.deferred, c)
 			return
 		}
-		l.plan = nil // the new group restart covers what the old one had left
-		l.dl.heap.Remove(&p.timer)
+		l.drop(p) // the new group restart covers what the old one had left
 	}
 	var delay time.Duration
 	if l.pol.bo.initial > 0 {
@@ -570,8 +573,7 @@ func (l *loop) shutdown() {
 	}
 	l.stopping = true
 	if p := l.plan; p != nil {
-		l.plan = nil
-		l.dl.heap.Remove(&p.timer)
+		l.drop(p)
 	}
 	l.deferred = nil
 	sofo := l.cfg.strategy == SimpleOneForOne
@@ -696,6 +698,7 @@ func (l *loop) terminate(m *stopReq) {
 		return
 	}
 	c.gen++
+	l.cutAt(c)
 	if m.del || c.spec.Restart == Temporary || l.cfg.strategy == SimpleOneForOne {
 		c.after = afterRemove
 	} else if c.after != afterRemove {

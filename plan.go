@@ -18,6 +18,7 @@ type plan struct {
 	starts   []member // in start order
 	i, j     int      // next stop, next start
 	launched bool     // the plan has started p.starts[j]
+	cut      bool     // a member it has started was terminated or deleted by a call: it ends at the next start
 	wait     *incarnation
 
 	// Group restarts.
@@ -40,7 +41,7 @@ type planStage uint8
 const (
 	stageStop  planStage = iota // stopping the stop members
 	stageDelay                  // waiting out the backoff delay (group restarts)
-	stageCount                  // recording the restart (group restarts)
+	stageCount                  // recording the restart (group restarts with a delay)
 	stageStart                  // starting the start members
 )
 
@@ -71,14 +72,23 @@ func (l *loop) startAll() {
 
 // groupRestart restarts the members of c's group: the others are stopped in
 // reverse start order, then, after the backoff delay, all start in order.
-// Members that are not running wait for the group's start.
+// Members that are not running wait for the group's start. Without a delay
+// the restart is recorded in the intensity window now, when it is decided,
+// as OTP records it; with one, when it happens (stageCount).
 func (l *loop) groupRestart(c *child, err error, delay time.Duration) {
+	if delay == 0 && !l.pol.win.record(l.dl.clock) {
+		l.enter(c, phStopped)
+		l.giveUp(c, err)
+		return
+	}
 	members := l.cfg.strategy.affected(l.kids.head, c)
 	p := &plan{kind: planGroup, cause: c, err: err, delay: delay}
 	p.timer.Value = timerTarget{kind: tPlanDelay, p: p}
 	p.starts = make([]member, len(members))
 	for i, m := range members {
 		p.starts[i] = member{m, m.gen}
+		x := m.ext()
+		x.grp, x.at = p, i
 	}
 	for i := len(members) - 1; i >= 0; i-- {
 		switch m := members[i]; {
@@ -125,8 +135,8 @@ func (l *loop) advance(p *plan) {
 			}
 		case stageCount:
 			p.stage = stageStart
-			if !l.pol.win.record(l.dl.clock) {
-				l.plan = nil
+			if p.delay > 0 && !l.pol.win.record(l.dl.clock) {
+				l.drop(p)
 				l.giveUp(p.cause, p.err)
 				return
 			}
@@ -148,7 +158,7 @@ func (l *loop) startNext(p *plan) bool {
 	m := p.starts[p.j]
 	c := m.c
 	switch {
-	case c.gen != m.gen && p.kind == planGroup:
+	case p.cut || c.gen != m.gen && p.kind == planGroup:
 		l.cutShort(p)
 		return false
 	case c.phase == phStarting:
@@ -170,8 +180,8 @@ func (l *loop) startNext(p *plan) bool {
 }
 
 // cutShort ends a group restart one of whose members was terminated or
-// deleted by a call: the members after it that were not started stay
-// Stopped.
+// deleted by a call (the one it was about to start, or one it had started:
+// cutAt): the members after it that were not started stay Stopped.
 func (l *loop) cutShort(p *plan) {
 	for _, m := range p.starts[p.j:] {
 		if m.c.phase == phGrouped {
@@ -181,10 +191,33 @@ func (l *loop) cutShort(p *plan) {
 	l.finish(p)
 }
 
+// cutAt notes that c, terminated or deleted by a call, is a member that
+// the group restart in progress has started already: the restart ends at
+// its next start. (A member it has not reached yet ends it when it does:
+// its gen has changed.)
+func (l *loop) cutAt(c *child) {
+	if p := l.plan; p != nil && c.x != nil && c.x.grp == p && p.stage == stageStart && c.x.at < p.j {
+		p.cut = true
+	}
+}
+
+// drop ends p, finished or not: its delay and its members' marks (cutAt).
+func (l *loop) drop(p *plan) {
+	l.plan = nil
+	l.dl.heap.Remove(&p.timer)
+	if p.kind == planGroup {
+		for _, m := range p.starts {
+			if x := m.c.x; x.grp == p {
+				x.grp = nil
+			}
+		}
+	}
+}
+
 // finish ends p. The end of the initial start makes the tree ready; then
 // the failures deferred behind the plan are handled, in order.
 func (l *loop) finish(p *plan) {
-	l.plan = nil
+	l.drop(p)
 	if p.kind == planInitial {
 		l.emit(Event{Kind: TreeReady})
 		Ready(l.env.ctx) // a tree that is itself a WaitReady child is ready now

@@ -309,3 +309,30 @@ func TestGroupRestartWithBackoff(t *testing.T) {
 		require.NoError(t, r.stop())
 	})
 }
+
+// A group restart without a backoff delay is recorded in the intensity
+// window when it is decided, as OTP records it, not once its members have
+// stopped: with intensity 1 in 5s, a failure at 0 whose group takes 10s to
+// stop, then another failure at 12s, is within the limit.
+func TestGroupRestartRecordedWhenDecided(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		release := make(chan struct{})
+		slow := h.slowStop("s", release)
+		slow.Shutdown = time.Minute
+		r := start(t, mustNew(t, WithStrategy(RestForOne), WithIntensity(1, 5*time.Second),
+			WithChildren(h.spec("a", Permanent), slow, h.spec("z", Permanent))))
+		h.take()
+		h.exit("a", errBoom) // decided at 0: stop z, then s, which takes 10s
+		time.Sleep(10 * time.Second)
+		close(release)
+		synctest.Wait()
+		assert.Equal(t, []string{"exit a", "stop z", "stop s", "start a", "start s", "start z"}, h.take())
+		time.Sleep(2 * time.Second)
+		h.exit("z", errBoom) // 12s after the decision, 2s after the stops ended
+		_, done := r.done()
+		assert.False(t, done, "the tree gave up: the group restart was recorded when its stops ended")
+		assert.Equal(t, Running, states(r.tree)["z"])
+		require.NoError(t, r.stop())
+	})
+}

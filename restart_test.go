@@ -81,6 +81,32 @@ func TestChildDeclinesToStart(t *testing.T) {
 	})
 }
 
+// OTP's ignore is not an exit: a Significant child that declines before
+// Ready does not trigger AnySignificant's auto shutdown, at the initial
+// start or at an Add; once it has started, declining is an exit by itself
+// that is not restarted, and does.
+func TestChildDecliningToStartIsNoAutoShutdown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		ignore := Spec{Name: "ignore", Restart: Transient, Significant: true, WaitReady: true,
+			Run: func(context.Context) error { return ErrDoNotRestart }}
+		tr := mustNew(t, WithAutoShutdown(AnySignificant), WithChildren(ignore, h.spec("b", Permanent)))
+		r := start(t, tr)
+		_, over := r.done()
+		require.False(t, over, "the initial start's ignore stopped the tree")
+		_, err := tr.Add(Spec{Name: "later", Restart: Transient, Significant: true, WaitReady: true, Run: ignore.Run})
+		require.NoError(t, err)
+		_, over = r.done()
+		require.False(t, over, "an Add's ignore stopped the tree")
+		_, err = tr.Add(Spec{Name: "quits", Restart: Transient, Significant: true, WaitReady: true,
+			Run: func(ctx context.Context) error { Ready(ctx); return ErrDoNotRestart }})
+		require.NoError(t, err)
+		err, over = r.done()
+		require.True(t, over, "a significant child that exits unrestarted stops the tree")
+		require.NoError(t, err)
+	})
+}
+
 // A child that returns ErrStopTree stops the whole tree in reverse start
 // order, and Run returns the child's error.
 func TestChildStopsTree(t *testing.T) {

@@ -169,6 +169,7 @@ type plan struct {
 	members []*Child
 	gens    []int
 	at      time.Duration // end of the delay; 0 once over
+	delayed bool          // it had a delay: recorded when it happens
 }
 
 // Entry is one record of the tree's activity: "start x", "stop x" (returned
@@ -314,11 +315,12 @@ func (m *Model) launch(c *Child, by startKind) Result {
 	m.resetStreak(c)
 	out := decide(c.Restart, how.kind())
 	if out == outStay && how == ExitDecline {
-		m.failed(c, how.kind(), out)
+		c.Err = how.kind()
+		m.settle(c) // OTP's ignore: not an exit, so no auto shutdown either
 		return OK
 	}
 	if by == byAuto {
-		m.failed(c, ErrStart, out)
+		m.failed(c, ErrStart, failedStart(c.Restart, out))
 		return OK
 	}
 	c.Err = ErrStart
@@ -364,6 +366,16 @@ func decide(r Restart, k ErrKind) outcome {
 	return outStay
 }
 
+// failedStart is what a failed start during an automatic restart leads to,
+// given what the child's error alone led to: a failed start is abnormal,
+// whatever Run returned, unless the child stopped the tree.
+func failedStart(r Restart, out outcome) outcome {
+	if out == outStopTree {
+		return out
+	}
+	return decide(r, ErrStart)
+}
+
 // resetStreak starts c's backoff streak afresh if it ran for BackoffMax.
 func (m *Model) resetStreak(c *Child) {
 	if m.BackoffInitial > 0 && m.Now-c.started >= m.BackoffMax {
@@ -401,7 +413,8 @@ func (m *Model) settle(c *Child) {
 }
 
 // record notes an automatic restart now and reports whether the tree may go
-// on: false when more than MaxRestarts restarts fall in (Now-Period, Now].
+// on: false when more than MaxRestarts restarts fall in [Now-Period, Now]
+// (closed, as OTP's window).
 func (m *Model) record() bool {
 	if m.Unlimited {
 		return true
@@ -412,7 +425,7 @@ func (m *Model) record() bool {
 	}
 	n := 0
 	for _, t := range m.window {
-		if t > m.Now-m.Period {
+		if t >= m.Now-m.Period {
 			n++
 		}
 	}
@@ -571,8 +584,15 @@ func (m *Model) restartNow(c *Child, k ErrKind) {
 }
 
 // groupRestart stops the other members of c's group in reverse start order,
-// then, after delay, starts them all in start order.
+// then, after delay, starts them all in start order. Without a delay the
+// restart is recorded when it is decided, before the stops (as OTP records
+// it); with one, when it happens (planStart).
 func (m *Model) groupRestart(c *Child, k ErrKind, delay time.Duration) {
+	if delay == 0 && !m.record() {
+		c.Wait = NoWait
+		m.giveUp(c, k)
+		return
+	}
 	members := m.Children
 	if m.Strategy == RestForOne {
 		members = members[m.index(c):]
@@ -597,7 +617,7 @@ func (m *Model) groupRestart(c *Child, k ErrKind, delay time.Duration) {
 	}
 	m.plan = p
 	if delay > 0 {
-		p.at = m.Now + delay
+		p.at, p.delayed = m.Now+delay, true
 		return
 	}
 	m.planStart(p)
@@ -607,7 +627,7 @@ func (m *Model) groupRestart(c *Child, k ErrKind, delay time.Duration) {
 // member terminated or deleted since the plan was made cuts it short.
 func (m *Model) planStart(p *plan) {
 	p.at = 0
-	if !m.record() {
+	if p.delayed && !m.record() {
 		m.plan = nil
 		m.giveUp(p.cause, p.err)
 		return
@@ -648,8 +668,11 @@ func (m *Model) failStart(c *Child) bool {
 	m.resetStreak(c)
 	out := decide(c.Restart, how.kind())
 	k := ErrStart
-	if out == outStay && how == ExitDecline {
+	declined := out == outStay && how == ExitDecline
+	if declined {
 		k = how.kind()
+	} else {
+		out = failedStart(c.Restart, out)
 	}
 	c.Err = k
 	switch out {
@@ -658,7 +681,9 @@ func (m *Model) failStart(c *Child) bool {
 		m.stopTree(c, k)
 	case outStay:
 		m.settle(c)
-		m.autoShutdown(c)
+		if !declined { // declining before Ready is OTP's ignore, not an exit
+			m.autoShutdown(c)
+		}
 	default:
 		m.restart(c, k, true)
 	}

@@ -18,18 +18,36 @@ func texts(es []Entry) []string {
 	return out
 }
 
-func TestIntensityWindowIsHalfOpen(t *testing.T) {
+func TestIntensityWindowIsClosed(t *testing.T) {
 	m := New(OneForOne, 1, time.Second, Spec{Name: "a", Shutdown: time.Second})
 	m.Run()
 	m.Exit("a", ExitError)
-	m.Advance(time.Second)
-	m.Exit("a", ExitError) // exactly one period later: the first no longer counts
+	m.Advance(time.Second + time.Nanosecond)
+	m.Exit("a", ExitError) // more than one period later: the first no longer counts
 	assert.False(t, m.Returned)
-	m.Exit("a", ExitError)
+	m.Advance(time.Second)
+	m.Exit("a", ExitError) // exactly one period later: it counts with the last
 	assert.True(t, m.GaveUp)
 	assert.Equal(t, "a", m.GaveUpChild)
 	assert.Equal(t, 2, m.Children[0].Restarts)
 	assert.False(t, m.Children[0].Running)
+}
+
+// A group restart without a delay is recorded when it is decided, before a
+// hung bystander's Shutdown has run out: a failure after that, within one
+// period of the decision but not of the stops' end, gives up.
+func TestGroupRestartRecordedWhenDecided(t *testing.T) {
+	m := New(RestForOne, 1, 5*time.Second,
+		Spec{Name: "a", Shutdown: time.Second},
+		Spec{Name: "h", Shutdown: 10 * time.Second, Hang: true},
+		Spec{Name: "z", Shutdown: time.Second})
+	m.Run()
+	m.Exit("a", ExitError) // decided at 0; h is abandoned at 10s
+	assert.Equal(t, 10*time.Second, m.Now)
+	assert.False(t, m.Returned)
+	m.Advance(2 * time.Second)
+	m.Exit("z", ExitError) // 12s: more than a period after the decision
+	assert.False(t, m.Returned, "recorded at the stops' end (10s), it would give up")
 }
 
 func TestGroupRestartWithHungBystander(t *testing.T) {

@@ -20,6 +20,8 @@ type Spec struct {
 	// cancelled. A nil return is a normal exit; an error or a panic is a
 	// failure, unless the tree itself cancelled ctx. Returning an error that
 	// matches ErrDoNotRestart or ErrStopTree decides the outcome instead.
+	// Once Run has returned, ctx is cancelled: goroutines the child started
+	// with it stop too.
 	Run func(ctx context.Context) error
 	// Shutdown is how long the tree waits for Run to return after cancelling
 	// ctx before it abandons the child: 0 means DefaultShutdown, Infinity

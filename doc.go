@@ -175,6 +175,10 @@
 //     waits for the loop's answer, to keep the limit exact.
 //   - A Shutdown or Watchdog too large to add to the clock (such as
 //     math.MaxInt64) means no limit, as Infinity does.
+//   - A child's context is cancelled once its Run has returned, however it
+//     returned, as net/http cancels a request's context when its handler
+//     returns: goroutines the child started with it stop, and do not pile
+//     up over restarts.
 //   - An incarnation restarted at once may run on the goroutine of the one
 //     before it, as requests on one connection share a goroutine in
 //     net/http. So a child that locks its goroutine to its OS thread

@@ -86,7 +86,8 @@ const (
 // reports from an old incarnation of a child that was abandoned, restarted,
 // or deleted and re-added under the same name.
 //
-// As a context.Context it is cancelled only by the tree and carries the
+// As a context.Context it is cancelled by the tree, or once Run has
+// returned (so that what the child started with it stops), and carries the
 // values of Run's context. It implements cancellation itself, which saves
 // the allocations of context.WithCancel on every start, and offers AfterFunc
 // so that contexts derived from it learn of its cancellation without a
@@ -215,8 +216,11 @@ func (inc *incarnation) call(l *loop, w waiting, ended bool) {
 
 // run executes the child's Run in the incarnation's goroutine and reports
 // each exit to the loop. The goroutine carries the profiler labels of Run's
-// context. When the tree restarts the child at once, the goroutine runs the
-// new incarnation too (serveExit), so that a restart makes no goroutine.
+// context. Once Run has returned, its context is cancelled, so that what
+// the child started with it stops too (as net/http cancels a request's
+// context when its handler returns). When the tree restarts the child at
+// once, the goroutine runs the new incarnation too (serveExit), so that a
+// restart makes no goroutine.
 func (inc *incarnation) run() {
 	for inc != nil {
 		pprof.SetGoroutineLabels(inc.l.env.labels) // Run's, not those of whoever started it
@@ -225,7 +229,9 @@ func (inc *incarnation) run() {
 		}
 		err := inc.runOnce()
 		inc.exit = report{kind: repExit, x: inc, err: err} // its own inbox entry: no allocation per exit
-		if !inc.restartsAtOnce(err) {
+		again := inc.restartsAtOnce(err)                   // before the cancellation below
+		inc.cancel()
+		if !again {
 			inc.l.notify(&inc.exit)
 			return
 		}
@@ -250,6 +256,7 @@ func (inc *incarnation) runOnce() (err error) {
 			}
 		}
 		inc.exit = report{kind: repExit, x: inc, err: &ChildError{Tree: inc.l.cfg.name, Child: inc.c.spec.Name, Kind: errGoexit}}
+		inc.cancel()
 		inc.l.notify(&inc.exit)
 	}()
 	err = inc.c.spec.Run(inc)

@@ -392,3 +392,42 @@ func TestRestartOnTheSameGoroutineResetsProfilerLabels(t *testing.T) {
 	cancel()
 	require.NoError(t, <-errc)
 }
+
+// A child's context is cancelled once its Run has returned, whatever
+// follows (a restart, a Stopped spec, removal, a Goexit), so that the
+// goroutines it started with that context stop too.
+func TestChildContextCancelledWhenRunReturns(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		restart Restart
+		exit    func() error
+	}{
+		{"restarted", Permanent, func() error { return errBoom }},
+		{"stays stopped", Transient, func() error { return nil }},
+		{"removed", Temporary, func() error { return errBoom }},
+		{"goexit", Transient, func() error { runtime.Goexit(); return nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				helpers := make(chan error, 2)
+				runs := 0
+				spec := Spec{Name: "c", Restart: tc.restart, Run: func(ctx context.Context) error {
+					if runs++; runs > 1 {
+						<-ctx.Done()
+						return nil
+					}
+					go func() { <-ctx.Done(); helpers <- ctx.Err() }() // outlives Run
+					return tc.exit()
+				}}
+				r := start(t, mustNew(t, WithChildren(spec)))
+				select {
+				case err := <-helpers:
+					assert.ErrorIs(t, err, context.Canceled)
+				default:
+					t.Fatal("the goroutine the child started with its context still waits")
+				}
+				require.NoError(t, r.stop())
+			})
+		})
+	}
+}

@@ -68,8 +68,8 @@ import (
 //     the report that answers it; 17324f6), alongside FuzzInflight on the
 //     other core: 8m, 740,245 execs; with children taking Run's profiler
 //     labels (9b7f84c), 10m, 941,098 execs; 0 divergences;
-//   - immediate restarts on the child's own goroutine (0d783d6): 1m30s,
-//     about 0.3M execs; with the model and the core on OTP's closed
+//   - immediate restarts on the child's own goroutine (0d783d6): 1m30s
+//     (the count was not kept); with the model and the core on OTP's closed
 //     intensity window, group restarts recorded when decided and a failed
 //     start during an automatic restart counted abnormal (a12e05c): 2m,
 //     320,158 execs; with contexts cancelled when Run returns (b622748),

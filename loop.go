@@ -1,9 +1,10 @@
 // loop.go: the event loop of a running tree and its state machine. The
 // loop owns every piece of tree state; whoever holds it (inbox.go: Run's
-// goroutine, or a caller) serves the inbox, fed by the children's reports,
-// the API calls (one message type each), and time (one timer). handle has
-// one clause per report, serve one per request, fire one per kind of
-// deadline; enter is the only writer of a child's phase.
+// goroutine, a caller, or a child serving its own restart) serves the inbox,
+// fed by the children's reports, the API calls (one message type each), and
+// time (one timer). handle has one clause per report, serve one per
+// request, fire one per kind of deadline; enter is the only writer of a
+// child's phase.
 
 package supervisor
 

@@ -242,7 +242,9 @@ func (inc *incarnation) run() {
 // runOnce runs the child's Run and returns what it returned, or its panic as
 // *PanicError unless the tree passes panics through. A Run that calls
 // runtime.Goexit does not come back here: its exit is reported from the
-// deferred call, as the goroutine ends.
+// deferred call, as the goroutine ends. (So is, as a Goexit, the panic of a
+// tree that passes panics through, just before it crashes the program: the
+// deferred call cannot tell the two apart without recovering the panic.)
 func (inc *incarnation) runOnce() (err error) {
 	returned := false
 	defer func() {

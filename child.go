@@ -45,14 +45,6 @@ type Spec struct {
 	sub *Tree // set by Tree.Spec: this child is a subtree
 }
 
-// shutdown returns the effective shutdown limit.
-func (s *Spec) shutdown() time.Duration {
-	if s.Shutdown == 0 {
-		return DefaultShutdown
-	}
-	return s.Shutdown
-}
-
 // ChildState is the state of a child as Children reports it.
 type ChildState uint8
 
@@ -152,29 +144,77 @@ const (
 )
 
 // child is the tree's record of a child. Owned by the loop while the tree
-// runs, and by Tree.mu otherwise.
+// runs, and by Tree.mu otherwise. It holds the fields of its Spec that every
+// child uses; Watchdog and the subtree, which few children have, are in x.
+// (At 96 bytes, the record is 16 bytes smaller than it would be holding a
+// whole Spec: Go rounds 104 bytes up to 112.)
 type child struct {
-	spec       Spec
-	phase      phase         // written only by loop.enter
-	after      afterStop     // what its stop leads to
-	gen        uint32        // bumped by Terminate and Delete: plans see who was stopped by a call
-	since      time.Duration // loop clock when the state callers see last changed
-	started    time.Duration // loop clock at the last start; -1: none in this Run
-	prev, next *child
-	inc        *incarnation // the live incarnation; nil unless phase.live()
-	x          *childExtra  // made by the first exit the child outlives, a backoff or a watchdog
+	name        string
+	run         func(ctx context.Context) error
+	grace       time.Duration // Spec.Shutdown, as given (see shutdown)
+	restart     Restart
+	significant bool
+	waitReady   bool
+	phase       phase         // written only by loop.enter
+	after       afterStop     // what its stop leads to
+	gen         uint32        // bumped by Terminate and Delete: plans see who was stopped by a call
+	since       time.Duration // loop clock when the state callers see last changed
+	started     time.Duration // loop clock at the last start; -1: none in this Run
+	prev, next  *child
+	inc         *incarnation // the live incarnation; nil unless phase.live()
+	x           *childExtra  // made with the record for a watchdog or a subtree; else by the first exit the child outlives, or a backoff
 }
 
 // newChild makes the record of a child that has not run in this Run.
-func newChild(s Spec) *child { return &child{spec: s, started: -1} }
+func newChild(s Spec) *child {
+	c := &child{name: s.Name, run: s.Run, grace: s.Shutdown, restart: s.Restart, significant: s.Significant,
+		waitReady: s.WaitReady, started: -1}
+	if s.Watchdog > 0 || s.sub != nil {
+		x := c.ext()
+		x.every, x.sub = s.Watchdog, s.sub
+	}
+	return c
+}
+
+// specOf returns the Spec c was made from (with its name, if generated).
+func (c *child) specOf() Spec {
+	return Spec{Name: c.name, Run: c.run, Shutdown: c.grace, Restart: c.restart, Significant: c.significant,
+		WaitReady: c.waitReady, Watchdog: c.watchdog(), sub: c.sub()}
+}
+
+// shutdown returns the effective shutdown limit.
+func (c *child) shutdown() time.Duration {
+	if c.grace == 0 {
+		return DefaultShutdown
+	}
+	return c.grace
+}
+
+// watchdog is Spec.Watchdog: how often the child must call Heartbeat; 0:
+// never.
+func (c *child) watchdog() time.Duration {
+	if c.x == nil {
+		return 0
+	}
+	return c.x.every
+}
+
+// sub is the tree this child runs, if it was made with Tree.Spec.
+func (c *child) sub() *Tree {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.sub
+}
 
 // childExtra is the part of a child's record that few children need: a
-// child that is removed when it exits (SimpleOneForOne, Temporary) never
-// has one unless it has a backoff or a watchdog, which keeps the record of
-// every child at 112 bytes.
+// child without a watchdog, which is not a subtree and is removed when it
+// exits (SimpleOneForOne, Temporary), never has one unless it has a backoff.
 type childExtra struct {
 	restart   timer         // the backoff delay before an automatic restart
 	watchdog  timer         // the next heartbeat check
+	every     time.Duration // Spec.Watchdog
+	sub       *Tree         // the subtree it runs (Tree.Spec)
 	startedAt time.Duration // start of the live incarnation (with backoff only)
 	streak    int           // consecutive automatic restarts (with backoff only)
 	restarts  int           // automatic restarts in this Run
@@ -220,13 +260,13 @@ func (c *child) exited() time.Duration {
 }
 
 // state is what callers see of c.
-func (c *child) state() ChildState { return c.phase.state(c.spec.WaitReady) }
+func (c *child) state() ChildState { return c.phase.state(c.waitReady) }
 
 // info describes c; t0 is the origin of the loop clock of the tree's last
 // (or current) Run, zero if it never ran.
 func (c *child) info(t0 time.Time) ChildInfo {
-	ci := ChildInfo{Name: c.spec.Name, State: c.state(), Restart: c.spec.Restart, Restarts: c.restarts(), Err: c.lastErr(),
-		Subtree: c.spec.sub != nil}
+	ci := ChildInfo{Name: c.name, State: c.state(), Restart: c.restart, Restarts: c.restarts(), Err: c.lastErr(),
+		Subtree: c.sub() != nil}
 	if !t0.IsZero() {
 		ci.Since = t0.Add(c.since)
 		if c.started >= 0 {

@@ -16,6 +16,6 @@ func TestRecordSizes(t *testing.T) {
 		t.Skip("sizes are those of 64-bit platforms")
 	}
 	assert.Equal(t, uintptr(56), unsafe.Sizeof(Spec{}), "Spec")
-	assert.Equal(t, uintptr(112), unsafe.Sizeof(child{}), "child")
-	assert.Equal(t, uintptr(112), unsafe.Sizeof(incarnation{}), "incarnation")
+	assert.Equal(t, uintptr(96), unsafe.Sizeof(child{}), "child")
+	assert.Equal(t, uintptr(96), unsafe.Sizeof(incarnation{}), "incarnation")
 }

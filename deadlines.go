@@ -108,7 +108,7 @@ type stopItem struct {
 
 // limit starts the Shutdown limit of an incarnation just cancelled.
 func (d *deadlines) limit(inc *incarnation) {
-	dur := inc.c.spec.shutdown()
+	dur := inc.c.shutdown()
 	at := after(d.clock, dur)
 	if dur == Infinity || at == never {
 		return
@@ -140,7 +140,7 @@ func (d *deadlines) limit(inc *incarnation) {
 // unlimit forgets the Shutdown limit of an incarnation that has ended,
 // moving its queue's timer to the next deadline or deleting the queue.
 func (d *deadlines) unlimit(inc *incarnation) {
-	q := d.stopQs[inc.c.spec.shutdown()]
+	q := d.stopQs[inc.c.shutdown()]
 	if q == nil || !q.timer.Queued() {
 		return // no limit, or the queue is being expired
 	}

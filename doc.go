@@ -62,9 +62,9 @@
 // Children are listed in start order (roster.go) and found by name in O(1):
 // names of the generated form by their number, in a paged window
 // (numindex.go), other names in a map. What few children need (backoff and
-// watchdog timers, the record of an exit the child outlived) lives beside
-// the record, so the record of a child removed when it exits stays at 112
-// bytes.
+// watchdog timers, the Watchdog and subtree of its spec, the record of an
+// exit the child outlived) lives beside the record, so the record of a
+// child removed when it exits stays at 96 bytes, as does its incarnation.
 //
 // # The child's phase
 //

@@ -31,7 +31,7 @@ func (t *Tree) checkInvariants() error {
 	return call(t, m, m.reply, func() error {
 		for c := t.kids.head; c != nil; c = c.next {
 			if c.phase != phStopped || c.inc != nil {
-				return fmt.Errorf("stopped tree: child %q is %v", c.spec.Name, c.phase)
+				return fmt.Errorf("stopped tree: child %q is %v", c.name, c.phase)
 			}
 		}
 		return nil
@@ -44,23 +44,23 @@ func (l *loop) check() error {
 	for c := l.kids.head; c != nil; c = c.next {
 		n++
 		switch {
-		case l.kids.get(c.spec.Name) != c:
-			return fmt.Errorf("child %q: not in the index", c.spec.Name)
+		case l.kids.get(c.name) != c:
+			return fmt.Errorf("child %q: not in the index", c.name)
 		case c.phase == phGone:
-			return fmt.Errorf("child %q: gone but listed", c.spec.Name)
+			return fmt.Errorf("child %q: gone but listed", c.name)
 		case (c.inc != nil) != c.phase.live():
-			return fmt.Errorf("child %q: phase %v with incarnation %v", c.spec.Name, c.phase, c.inc != nil)
+			return fmt.Errorf("child %q: phase %v with incarnation %v", c.name, c.phase, c.inc != nil)
 		case c.inc != nil && c.inc.c != c:
-			return fmt.Errorf("child %q: incarnation of another child", c.spec.Name)
+			return fmt.Errorf("child %q: incarnation of another child", c.name)
 		case (c.phase == phBackoff) != (c.x != nil && c.x.restart.Queued()):
-			return fmt.Errorf("child %q: phase %v, restart timer queued %v", c.spec.Name, c.phase, c.x != nil && c.x.restart.Queued())
+			return fmt.Errorf("child %q: phase %v, restart timer queued %v", c.name, c.phase, c.x != nil && c.x.restart.Queued())
 		case c.phase == phGrouped && (l.plan == nil || l.plan.kind != planGroup):
-			return fmt.Errorf("child %q: grouped without a group restart", c.spec.Name)
+			return fmt.Errorf("child %q: grouped without a group restart", c.name)
 		}
 		if c.inc != nil {
 			live++
 		}
-		if c.spec.Significant && c.phase != phStopped {
+		if c.significant && c.phase != phStopped {
 			sig++
 		}
 	}

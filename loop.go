@@ -303,11 +303,11 @@ func (l *loop) enter(c *child, to phase) {
 	case phGone:
 		l.kids.remove(c)
 	}
-	if w := c.spec.Watchdog; w > 0 && (to == phRunning && c.spec.WaitReady || !from.live() && to.live() && !c.spec.WaitReady) {
+	if w := c.watchdog(); w > 0 && (to == phRunning && c.waitReady || !from.live() && to.live() && !c.waitReady) {
 		c.inc.sided().lastBeat.Store(int64(l.dl.clock))
 		l.dl.schedule(&c.ext().watchdog, w)
 	}
-	if c.spec.Significant {
+	if c.significant {
 		was, is := from != phStopped && from != phGone, to != phStopped && to != phGone
 		if was && !is {
 			l.n.sig--
@@ -315,7 +315,7 @@ func (l *loop) enter(c *child, to phase) {
 			l.n.sig++
 		}
 	}
-	if from.state(c.spec.WaitReady) != to.state(c.spec.WaitReady) {
+	if from.state(c.waitReady) != to.state(c.waitReady) {
 		c.since = l.dl.clock
 	}
 	c.phase = to
@@ -331,7 +331,7 @@ func (l *loop) start(c *child, by startKind, ordered bool) {
 // launch starts inc, a new incarnation of its child, which is not live.
 func (l *loop) launch(inc *incarnation, ordered bool) {
 	c := inc.c
-	inc.announce = ordered && !c.spec.WaitReady
+	inc.announce = ordered && !c.waitReady
 	c.inc = inc
 	c.after = afterKeep
 	c.started = l.dl.clock
@@ -341,7 +341,7 @@ func (l *loop) launch(inc *incarnation, ordered bool) {
 	if inc.by == byAuto {
 		c.ext().restarts++
 	}
-	if c.spec.WaitReady || inc.announce {
+	if c.waitReady || inc.announce {
 		l.enter(c, phStarting)
 	} else {
 		l.enter(c, phRunning)
@@ -376,7 +376,7 @@ func (l *loop) exited(c *child, err error, abandoned bool) {
 	at := l.dl.clock
 	if from == phStopping {
 		if l.obs != nil {
-			l.emit(Event{Kind: ChildExited, Child: c.spec.Name, Err: err, Restarts: c.restarts(), Shutdown: true})
+			l.emit(Event{Kind: ChildExited, Child: c.name, Err: err, Restarts: c.restarts(), Shutdown: true})
 		}
 		l.afterStopped(c)
 	} else {
@@ -400,7 +400,7 @@ func (l *loop) afterStopped(c *child) {
 		l.settle(c)
 	case c.after == afterRestart:
 		l.start(c, byManual, false)
-	case c.after == afterGroup && c.spec.Restart == Temporary:
+	case c.after == afterGroup && c.restart == Temporary:
 		l.enter(c, phGone) // a Temporary bystander is not restarted
 	case c.after == afterGroup:
 		l.enter(c, phGrouped)
@@ -410,7 +410,7 @@ func (l *loop) afterStopped(c *child) {
 // settle leaves a child that is not running as Stopped, or removes it when it
 // is Temporary, belongs to a SimpleOneForOne tree, or is being deleted.
 func (l *loop) settle(c *child) {
-	if c.after == afterRemove || c.spec.Restart == Temporary || l.cfg.strategy == SimpleOneForOne {
+	if c.after == afterRemove || c.restart == Temporary || l.cfg.strategy == SimpleOneForOne {
 		l.enter(c, phGone)
 		return
 	}
@@ -425,22 +425,22 @@ func (l *loop) failed(c *child, inc *incarnation, err error, from phase) error {
 		if inc.end == endAbandoned || errors.Is(err, context.Canceled) {
 			err = nil
 		}
-		err = &ChildError{Tree: l.cfg.name, Child: c.spec.Name, Kind: ErrWatchdogTimeout, Err: err,
-			Detail: "no heartbeat within " + c.spec.Watchdog.String()}
+		err = &ChildError{Tree: l.cfg.name, Child: c.name, Kind: ErrWatchdogTimeout, Err: err,
+			Detail: "no heartbeat within " + c.watchdog().String()}
 	}
 	if c.x != nil && l.pol.bo.resets(c.x.startedAt, l.dl.clock) {
 		c.x.streak = 0
 	}
-	out := decide(c.spec.Restart, err)
+	out := decide(c.restart, err)
 	declined := out == outStay && err != nil && errors.Is(err, ErrDoNotRestart)
-	beforeReady := from == phStarting && c.spec.WaitReady
+	beforeReady := from == phStarting && c.waitReady
 	if beforeReady && !declined {
-		err = &ChildError{Tree: l.cfg.name, Child: c.spec.Name, Kind: ErrStartFailed, Err: err}
+		err = &ChildError{Tree: l.cfg.name, Child: c.name, Kind: ErrStartFailed, Err: err}
 		if inc.by != byAuto {
 			l.startFailed(c, inc, err, out)
 			return err
 		}
-		out = decide(c.spec.Restart, err) // a failed start is abnormal, whatever Run returned
+		out = decide(c.restart, err) // a failed start is abnormal, whatever Run returned
 	}
 	switch {
 	case l.stopping:
@@ -452,7 +452,7 @@ func (l *loop) failed(c *child, inc *incarnation, err error, from phase) error {
 		l.stopTree(err)
 	case c.after == afterGroup && !declined:
 		// A group restart was about to stop it: it restarts with the group.
-		l.emitExit(c, err, c.spec.Restart != Temporary)
+		l.emitExit(c, err, c.restart != Temporary)
 		l.afterStopped(c)
 	case out == outStay:
 		l.emitExit(c, err, false)
@@ -491,7 +491,7 @@ func (l *loop) startFailed(c *child, inc *incarnation, err error, out outcome) {
 
 func (l *loop) emitExit(c *child, err error, willRestart bool) {
 	if l.obs != nil {
-		l.emit(Event{Kind: ChildExited, Child: c.spec.Name, Err: err, Restarts: c.restarts(), WillRestart: willRestart})
+		l.emit(Event{Kind: ChildExited, Child: c.name, Err: err, Restarts: c.restarts(), WillRestart: willRestart})
 	}
 }
 
@@ -516,7 +516,7 @@ func (l *loop) restart(c *child, inc *incarnation, err error) {
 		delay = l.pol.bo.delay(x.streak)
 	}
 	if l.obs != nil {
-		l.emit(Event{Kind: RestartScheduled, Child: c.spec.Name, Restarts: c.restarts(), Delay: delay})
+		l.emit(Event{Kind: RestartScheduled, Child: c.name, Restarts: c.restarts(), Delay: delay})
 	}
 	switch {
 	case group:
@@ -541,7 +541,7 @@ func (l *loop) restartNow(c *child, err error) {
 
 // autoShutdown stops the tree when a significant child's exit calls for it.
 func (l *loop) autoShutdown(c *child) {
-	if c.spec.Significant && !l.stopping && l.cfg.autoShutdown.stops(l.n.sig) {
+	if c.significant && !l.stopping && l.cfg.autoShutdown.stops(l.n.sig) {
 		l.shutdown()
 	}
 }
@@ -549,11 +549,11 @@ func (l *loop) autoShutdown(c *child) {
 // giveUp stops the tree because the restart intensity was exceeded.
 func (l *loop) giveUp(c *child, err error) {
 	if l.end.err == nil {
-		l.end.err = &ChildError{Tree: l.cfg.name, Child: c.spec.Name, Kind: ErrTooManyRestarts, Err: err,
+		l.end.err = &ChildError{Tree: l.cfg.name, Child: c.name, Kind: ErrTooManyRestarts, Err: err,
 			Detail: fmt.Sprintf("more than %d in %v", l.cfg.maxRestarts, l.cfg.period)}
 	}
 	if l.obs != nil {
-		l.emit(Event{Kind: GaveUp, Child: c.spec.Name, Err: l.end.err, Restarts: c.restarts()})
+		l.emit(Event{Kind: GaveUp, Child: c.name, Err: l.end.err, Restarts: c.restarts()})
 	}
 	l.shutdown()
 }
@@ -603,18 +603,18 @@ func (l *loop) shutdown() {
 
 // abandon gives up waiting for a stopping child that overran its Shutdown.
 func (l *loop) abandon(c *child) {
-	l.end.abandoned = append(l.end.abandoned, c.spec.Name)
+	l.end.abandoned = append(l.end.abandoned, c.name)
 	l.emitChild(ShutdownTimeout, c, nil)
-	l.exited(c, &ChildError{Tree: l.cfg.name, Child: c.spec.Name, Kind: ErrShutdownTimeout,
-		Detail: "did not return within " + c.spec.shutdown().String()}, true)
+	l.exited(c, &ChildError{Tree: l.cfg.name, Child: c.name, Kind: ErrShutdownTimeout,
+		Detail: "did not return within " + c.shutdown().String()}, true)
 }
 
 // checkWatchdog fails c if its last heartbeat is older than its Watchdog.
 func (l *loop) checkWatchdog(c *child) {
-	if c.phase != phRunning && (c.phase != phStarting || c.spec.WaitReady) {
+	if c.phase != phRunning && (c.phase != phStarting || c.waitReady) {
 		return
 	}
-	if due := after(c.inc.lastBeat(), c.spec.Watchdog); due > l.dl.clock {
+	if due := after(c.inc.lastBeat(), c.watchdog()); due > l.dl.clock {
 		c.x.watchdog.At = due
 		l.dl.heap.Push(&c.x.watchdog)
 		return
@@ -636,10 +636,10 @@ func (l *loop) add(m *addReq) {
 	}
 	l.start(c, byAdd, false)
 	if c.phase == phStarting {
-		c.inc.wait(m, false)
+		c.inc.wait(m.ref(m), false)
 		return
 	}
-	m.reply <- addReply{name: c.spec.Name}
+	m.reply <- addReply{name: c.name}
 }
 
 // addAsync serves AddAsync: the caller made the child and its first
@@ -661,9 +661,9 @@ func (m *addReq) woke(l *loop, inc *incarnation, ended bool) {
 	c := inc.c
 	switch {
 	case !ended || c.phase == phRunning:
-		m.reply <- addReply{name: c.spec.Name}
+		m.reply <- addReply{name: c.name}
 	case c.phase == phStarting:
-		c.inc.wait(m, false) // restarted meanwhile: wait for the new start
+		c.inc.wait(m.ref(m), false) // restarted meanwhile: wait for the new start
 	default:
 		err := inc.startError()
 		if err != nil && c.phase != phGone {
@@ -672,7 +672,7 @@ func (m *addReq) woke(l *loop, inc *incarnation, ended bool) {
 		if err != nil {
 			m.reply <- addReply{err: err}
 		} else {
-			m.reply <- addReply{name: c.spec.Name} // it declined to run: kept, Stopped
+			m.reply <- addReply{name: c.name} // it declined to run: kept, Stopped
 		}
 	}
 }
@@ -688,7 +688,7 @@ func (inc *incarnation) startError() error {
 	case inc.end == endExit && errors.Is(inc.exit.err, ErrDoNotRestart): // what Run returned; a child that declined may be removed, with its record of the exit
 		return nil
 	}
-	return childErr(inc.l.cfg.name, c.spec.Name, ErrStartFailed, "stopped before it was ready")
+	return childErr(inc.l.cfg.name, c.name, ErrStartFailed, "stopped before it was ready")
 }
 
 // terminate serves Terminate and Delete.
@@ -700,7 +700,7 @@ func (l *loop) terminate(m *stopReq) {
 	}
 	c.gen++
 	l.cutAt(c)
-	if m.del || c.spec.Restart == Temporary || l.cfg.strategy == SimpleOneForOne {
+	if m.del || c.restart == Temporary || l.cfg.strategy == SimpleOneForOne {
 		c.after = afterRemove
 	} else if c.after != afterRemove {
 		c.after = afterKeep
@@ -712,7 +712,7 @@ func (l *loop) terminate(m *stopReq) {
 	}
 	inc := c.inc
 	l.stop(c)
-	inc.wait(m, true)
+	inc.wait(m.ref(m), true)
 }
 
 // woke answers Terminate or Delete once the child has stopped.
@@ -732,13 +732,13 @@ func (l *loop) manualRestart(m *restartReq) {
 		m.reply <- l.t.unknown(m.name)
 		return
 	case l.stopping:
-		m.reply <- childErr(l.cfg.name, c.spec.Name, ErrNotRunning, "the tree is shutting down")
+		m.reply <- childErr(l.cfg.name, c.name, ErrNotRunning, "the tree is shutting down")
 		return
 	case c.phase.live():
 		c.after = afterRestart
 		inc := c.inc
 		l.stop(c)
-		inc.wait(m, true)
+		inc.wait(m.ref(m), true)
 		return
 	}
 	l.enter(c, phStopped) // a pending automatic restart is now this one
@@ -750,7 +750,7 @@ func (l *loop) manualRestart(m *restartReq) {
 func (m *restartReq) await(l *loop, c *child) {
 	if c.phase == phStarting {
 		m.starting = true
-		c.inc.wait(m, false)
+		c.inc.wait(m.ref(m), false)
 		return
 	}
 	m.reply <- nil
@@ -769,9 +769,9 @@ func (m *restartReq) woke(l *loop, inc *incarnation, ended bool) {
 	case m.starting:
 		m.reply <- inc.startError()
 	case c.phase == phGone:
-		m.reply <- l.t.unknown(c.spec.Name)
+		m.reply <- l.t.unknown(c.name)
 	case l.stopping:
-		m.reply <- childErr(l.cfg.name, c.spec.Name, ErrNotRunning, "the tree is shutting down")
+		m.reply <- childErr(l.cfg.name, c.name, ErrNotRunning, "the tree is shutting down")
 	default:
 		m.reply <- nil // terminated meanwhile: it stays stopped
 	}
@@ -819,6 +819,6 @@ func (l *loop) emit(e Event) {
 
 func (l *loop) emitChild(k EventKind, c *child, err error) {
 	if l.obs != nil {
-		l.emit(Event{Kind: k, Child: c.spec.Name, Err: err, Restarts: c.restarts()})
+		l.emit(Event{Kind: k, Child: c.name, Err: err, Restarts: c.restarts()})
 	}
 }

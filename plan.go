@@ -12,6 +12,7 @@ package supervisor
 import "time"
 
 type plan struct {
+	waitRef
 	kind     planKind
 	stage    planStage
 	stops    []member // in stop order
@@ -123,7 +124,7 @@ func (l *loop) advance(p *plan) {
 				inc := c.inc
 				l.stop(c)
 				p.wait = inc
-				inc.wait(p, true)
+				inc.wait(p.ref(p), true)
 				return
 			}
 			p.i++
@@ -163,7 +164,7 @@ func (l *loop) startNext(p *plan) bool {
 		return false
 	case c.phase == phStarting:
 		p.wait = c.inc
-		c.inc.wait(p, false)
+		c.inc.wait(p.ref(p), false)
 		return false
 	case !p.launched && c.gen == m.gen && (p.kind == planInitial && c.phase == phStopped || p.kind == planGroup && c.phase == phGrouped):
 		by := byAuto

@@ -92,16 +92,16 @@ func (r *roster) pushBack(c *child) {
 		r.head = c
 	}
 	r.tail = c
-	if k, ok := genNumber(c.spec.Name); ok {
+	if k, ok := genNumber(c.name); ok {
 		r.byNum.put(k, c)
 	} else {
 		if r.byName == nil {
 			r.byName = make(map[string]*child)
 		}
-		r.byName[c.spec.Name] = c
+		r.byName[c.name] = c
 	}
 	r.n++
-	if c.spec.sub != nil {
+	if c.sub() != nil {
 		r.subs++
 	}
 }
@@ -119,13 +119,13 @@ func (r *roster) remove(c *child) {
 		r.tail = c.prev
 	}
 	c.prev, c.next = nil, nil
-	if k, ok := genNumber(c.spec.Name); ok {
+	if k, ok := genNumber(c.name); ok {
 		r.byNum.remove(k)
 	} else {
-		delete(r.byName, c.spec.Name)
+		delete(r.byName, c.name)
 	}
 	r.n--
-	if c.spec.sub != nil {
+	if c.sub() != nil {
 		r.subs--
 	}
 }

@@ -36,7 +36,7 @@ func TestGeneratedNamesNeverTakeGivenNames(t *testing.T) {
 
 func TestRosterOrderAndCounts(t *testing.T) {
 	var r roster
-	a, b, c := &child{spec: Spec{Name: "a"}}, &child{spec: Spec{Name: "b", sub: &Tree{}}}, &child{spec: Spec{Name: "c"}}
+	a, b, c := newChild(Spec{Name: "a"}), newChild(Spec{Name: "b", sub: &Tree{}}), newChild(Spec{Name: "c"})
 	r.pushBack(a)
 	r.pushBack(b)
 	r.pushBack(c)

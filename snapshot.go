@@ -212,13 +212,13 @@ func (l *loop) snapshot() *snapshot {
 	}
 	now := l.now()
 	s.fill(l.kids.head, l.dl.t0, func(c *child, cs *ChildSnapshot) {
-		watched := c.phase == phRunning || c.phase == phStarting && !c.spec.WaitReady
-		if c.spec.Watchdog <= 0 || !watched {
+		watched := c.phase == phRunning || c.phase == phStarting && !c.waitReady
+		if c.watchdog() <= 0 || !watched {
 			return
 		}
 		last := c.inc.lastBeat()
 		cs.LastHeartbeat = l.dl.t0.Add(last)
-		cs.Overdue = now-last > c.spec.Watchdog
+		cs.Overdue = now-last > c.watchdog()
 	})
 	return s
 }
@@ -229,7 +229,7 @@ func (s *snapshot) fill(head *child, t0 time.Time, more func(*child, *ChildSnaps
 	for c := head; c != nil; c = c.next {
 		ci := c.info(t0)
 		cs := ChildSnapshot{Name: ci.Name, State: ci.State, Restart: ci.Restart, Restarts: ci.Restarts,
-			Since: ci.Since, Started: ci.Started, PID: ci.PID, Watchdog: c.spec.Watchdog}
+			Since: ci.Since, Started: ci.Started, PID: ci.PID, Watchdog: c.watchdog()}
 		if at := c.exited(); at >= 0 && !t0.IsZero() {
 			cs.Exited = t0.Add(at)
 		}
@@ -246,11 +246,11 @@ func (s *snapshot) fill(head *child, t0 time.Time, more func(*child, *ChildSnaps
 				s.details[len(s.tree.Children)-1] = *f
 			}
 		}
-		if c.spec.sub != nil {
+		if c.sub() != nil {
 			if s.subs == nil {
 				s.subs = make([]*Tree, s.tree.Counts.Specs)
 			}
-			s.subs[len(s.tree.Children)-1] = c.spec.sub
+			s.subs[len(s.tree.Children)-1] = c.sub()
 		}
 	}
 }

@@ -62,7 +62,7 @@ func New(opts ...Option) (*Tree, error) {
 		if err != nil {
 			return nil, err
 		}
-		t.initial = append(t.initial, c.spec)
+		t.initial = append(t.initial, c.specOf())
 	}
 	t.cfg.specs = nil
 	t.inited.Store(true)
@@ -368,6 +368,7 @@ func (t *Tree) Count() Counts {
 type (
 	addReq struct {
 		msg
+		waitRef
 		spec  Spec
 		reply chan addReply
 		help  helper // see await
@@ -378,6 +379,7 @@ type (
 	}
 	stopReq struct { // Terminate, or Delete
 		msg
+		waitRef
 		name  string
 		del   bool
 		reply chan error
@@ -385,6 +387,7 @@ type (
 	}
 	restartReq struct {
 		msg
+		waitRef
 		name     string
 		starting bool // it waits for the start of the new incarnation
 		reply    chan error
@@ -478,7 +481,7 @@ func (t *Tree) offlineAdd(spec Spec) addReply {
 	if err != nil {
 		return addReply{err: err}
 	}
-	return addReply{name: c.spec.Name}
+	return addReply{name: c.name}
 }
 
 // offlineStop answers Terminate and Delete on a stopped tree. t.mu is held.

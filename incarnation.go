@@ -8,8 +8,8 @@ package supervisor
 
 import (
 	"context"
-	"runtime/pprof"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync/atomic"
 	"time"

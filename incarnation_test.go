@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -149,6 +151,40 @@ func TestChildContextDoneRacesWithCancel(t *testing.T) {
 		assert.ErrorIs(t, inc.Err(), context.Canceled)
 		assert.Equal(t, first, inc.Done())
 	}
+}
+
+// AfterFunc registrations and their stop functions racing with the
+// tree's cancel, which all take the incarnation's lock (a bit of its
+// flags): every f runs exactly once, unless its stop reported that it
+// stopped f, and then never.
+func TestChildContextAfterFuncRacesWithCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for round := range 300 {
+			inc := &incarnation{}
+			const callers = 4
+			var ran [callers]atomic.Int32
+			var stopped [callers]bool
+			var wg sync.WaitGroup
+			for i := range callers {
+				wg.Go(func() {
+					stop := inc.AfterFunc(func() { ran[i].Add(1) })
+					if i%2 == 0 {
+						stopped[i] = stop()
+					}
+				})
+			}
+			inc.cancel()
+			wg.Wait()
+			synctest.Wait() // every f that was to run has run
+			for i := range callers {
+				want := int32(1)
+				if stopped[i] {
+					want = 0
+				}
+				require.Equal(t, want, ran[i].Load(), "round %d, registration %d (stopped: %v)", round, i, stopped[i])
+			}
+		}
+	})
 }
 
 // A child that sees Done closed finds Err set at once (found by FuzzTree:

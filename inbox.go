@@ -24,6 +24,44 @@ type holder struct {
 	// Written by the holder only.
 	from *incarnation // the ended incarnation whose goroutine holds the loop (serveExit)
 	next *incarnation // a new incarnation of from's child, handed to that goroutine (launch)
+
+	// New incarnations waiting for their goroutine (launch, runNext): a
+	// lock-free stack linked through their exit entries, which are free
+	// until the child exits. Each goroutine started with runFn takes one.
+	starts atomic.Pointer[report]
+	runFn  func() // loop.runNext, bound once: a go statement calling it allocates nothing
+}
+
+// spawn runs inc on a new goroutine. inc waits on the starts stack, and
+// the goroutine is started with runFn, which takes no argument, rather than
+// with a closure over inc: that would allocate 16 bytes per start.
+// Goroutines take incarnations in whatever order they find them; each
+// takes exactly one, and there is always one for it, since every push
+// precedes the go statement of its goroutine.
+func (l *loop) spawn(inc *incarnation) {
+	r := &inc.exit
+	r.x = inc
+	for {
+		top := l.starts.Load()
+		r.next.Store(top)
+		if l.starts.CompareAndSwap(top, r) {
+			break
+		}
+	}
+	go l.runFn()
+}
+
+// runNext is the body of a goroutine started by spawn: it takes one
+// incarnation off the starts stack and runs it. (No ABA: an entry is pushed
+// once per incarnation, so a top that was popped never comes back.)
+func (l *loop) runNext() {
+	for {
+		top := l.starts.Load()
+		if l.starts.CompareAndSwap(top, top.next.Load()) {
+			top.x.(*incarnation).run()
+			return
+		}
+	}
 }
 
 // post pushes r onto the inbox and serves the inbox on the calling
@@ -102,8 +140,8 @@ func (l *loop) poke() {
 	}
 }
 
-// send delivers a child's report to the loop; it never blocks.
-func (l *loop) send(r report) { l.notify(&r) }
+// send delivers a child's report of kind k to the loop; it never blocks.
+func (l *loop) send(k repKind, inc *incarnation) { l.notify(&report{kind: k, x: inc}) }
 
 // notify pushes r onto the inbox for someone else to serve: a caller
 // parked waiting for its answer (await), which will most likely find that
@@ -192,7 +230,7 @@ func (q *inbox) first(r *report) (pushed, empty bool) {
 		if old == closedInbox {
 			return false, false
 		}
-		r.next = old
+		r.next.Store(old)
 		if q.top.CompareAndSwap(old, r) {
 			return true, old == nil
 		}
@@ -215,8 +253,8 @@ func (q *inbox) take() *report { return reverse(q.top.Swap(nil)) }
 func reverse(r *report) *report {
 	var list *report
 	for r != nil && r != closedInbox {
-		next := r.next
-		r.next = list
+		next := r.next.Load()
+		r.next.Store(list)
 		list = r
 		r = next
 	}

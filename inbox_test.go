@@ -27,8 +27,8 @@ func TestInboxPushTakeClose(t *testing.T) {
 	list := q.take()
 	require.NotNil(t, list)
 	assert.Same(t, a, list, "oldest first")
-	assert.Same(t, b, list.next)
-	assert.Nil(t, list.next.next)
+	assert.Same(t, b, list.next.Load())
+	assert.Nil(t, list.next.Load().next.Load())
 	assert.False(t, q.pending())
 
 	assert.True(t, q.push(c))
@@ -147,4 +147,49 @@ func TestHolderServesWhatArrivedWhileHeld(t *testing.T) {
 		cancel()
 		require.NoError(t, <-errc)
 	})
+}
+
+// A burst of starts: every incarnation put on the starts stack is run by
+// exactly one of the goroutines spawn starts, whichever takes it.
+func TestSpawnRunsEachIncarnationOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 2000
+		var runs [n]atomic.Int32
+		tr := mustNew(t, WithStrategy(SimpleOneForOne))
+		r := start(t, tr)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			_, err := tr.AddAsync(Spec{Run: func(ctx context.Context) error {
+				runs[i].Add(1)
+				wg.Done()
+				<-ctx.Done()
+				return nil
+			}})
+			require.NoError(t, err)
+		}
+		wg.Wait()
+		require.NoError(t, r.stop())
+		for i := range runs {
+			require.Equal(t, int32(1), runs[i].Load(), "child %d", i)
+		}
+	})
+}
+
+// An AddAsync + Delete pair allocates the record, the incarnation and the
+// name, and nothing for the goroutine's start (spawn).
+func TestAddDeleteAllocations(t *testing.T) {
+	tr := mustNew(t, WithStrategy(SimpleOneForOne))
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := tr.Start(ctx)
+	spec := Spec{Run: func(ctx context.Context) error { <-ctx.Done(); return nil }}
+	pair := func() {
+		name, err := tr.AddAsync(spec)
+		require.NoError(t, err)
+		require.NoError(t, tr.Delete(name))
+	}
+	pair()
+	assert.LessOrEqual(t, testing.AllocsPerRun(1000, pair), 3.0)
+	cancel()
+	require.NoError(t, <-errc)
 }

@@ -23,7 +23,7 @@ func Ready(ctx context.Context) {
 	if inc == nil || !inc.c.waitReady || inc.flags.Or(fReady)&fReady != 0 {
 		return
 	}
-	inc.l.send(report{kind: repReady, x: inc})
+	inc.l.send(repReady, inc)
 }
 
 // Heartbeat tells the tree that the calling child is alive (see
@@ -109,7 +109,7 @@ type incarnation struct {
 	done chan struct{}           // the Done channel, made on first use; read freely once fDone is set
 	side atomic.Pointer[incSide] // what few incarnations need, made on first use
 
-	exit report // its inbox entry: the exit report (AddAsync: first the request that adds it)
+	exit report // its inbox entry: the exit report (AddAsync: first the request that adds it; then its entry on the starts stack, see spawn)
 }
 
 // Bits of incarnation.flags. fCancelled and fDone are set under the lock
@@ -254,11 +254,11 @@ func (inc *incarnation) run() {
 	for inc != nil {
 		pprof.SetGoroutineLabels(inc.l.env.labels) // Run's, not those of whoever started it
 		if inc.announce {
-			inc.l.send(report{kind: repEntered, x: inc})
+			inc.l.send(repEntered, inc)
 		}
 		err := inc.runOnce()
-		inc.exit = report{kind: repExit, x: inc, err: err} // its own inbox entry: no allocation per exit
-		again := inc.restartsAtOnce(err)                   // before the cancellation below
+		inc.setExit(err)                 // its own inbox entry: no allocation per exit
+		again := inc.restartsAtOnce(err) // before the cancellation below
 		inc.cancel()
 		if !again {
 			inc.l.notify(&inc.exit)
@@ -266,6 +266,14 @@ func (inc *incarnation) run() {
 		}
 		inc = inc.l.serveExit(inc)
 	}
+}
+
+// setExit makes inc's exit entry the report that Run ended with err. It
+// writes the fields one by one: the link is left to the push, since a
+// goroutine that lost the race for inc on the starts stack may still read
+// it (spawn).
+func (inc *incarnation) setExit(err error) {
+	inc.exit.kind, inc.exit.x, inc.exit.err = repExit, inc, err
 }
 
 // runOnce runs the child's Run and returns what it returned, or its panic as
@@ -286,7 +294,7 @@ func (inc *incarnation) runOnce() (err error) {
 				return
 			}
 		}
-		inc.exit = report{kind: repExit, x: inc, err: &ChildError{Tree: inc.l.cfg.name, Child: inc.c.name, Kind: errGoexit}}
+		inc.setExit(&ChildError{Tree: inc.l.cfg.name, Child: inc.c.name, Kind: errGoexit})
 		inc.cancel()
 		inc.l.notify(&inc.exit)
 	}()

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/pprof"
+	"sync/atomic"
 	"time"
 )
 
@@ -101,6 +102,7 @@ func newLoop(t *Tree, ctx context.Context, started func()) *loop {
 		},
 		obs: newObserver(t, t.cfg.hooks, t.cfg.logger),
 	}
+	l.runFn = l.runNext
 	l.busy.Store(true) // Run's goroutine holds it until the initial start is under way
 	return l
 }
@@ -143,7 +145,7 @@ func (l *loop) run() error {
 	// final state; later ones find the inbox closed and go to the stopped
 	// tree.
 	for r := l.in.close(); r != nil; {
-		next := r.next
+		next := r.next.Load()
 		if r.kind == repCall || r.kind == repAdd {
 			l.handle(r) // answered, or dropped, as the tree has stopped
 		}
@@ -163,7 +165,7 @@ func (l *loop) finished() bool { return l.stopping && l.plan == nil && l.n.live 
 func (l *loop) pass() {
 	l.dl.tick()
 	for r := l.in.take(); r != nil; {
-		next := r.next // r may be reused by its caller once handled
+		next := r.next.Load() // r may be reused by its caller once handled
 		l.handle(r)
 		r = next
 	}
@@ -351,7 +353,7 @@ func (l *loop) launch(inc *incarnation, ordered bool) {
 		l.from, l.next = nil, inc // the goroutine of c's last incarnation, serving its exit, runs it next
 		return
 	}
-	go inc.run()
+	l.spawn(inc)
 }
 
 // stop cancels c's live incarnation on purpose: its exit will be a shutdown.
@@ -781,9 +783,9 @@ func (m *restartReq) woke(l *loop, inc *incarnation, ended bool) {
 // the loop, an API call, the timer firing, or Run's cancellation.
 type report struct {
 	kind repKind
-	err  error   // repExit
-	x    any     // child reports and repAdd: the *incarnation; repCall: the request
-	next *report // in the inbox
+	err  error                  // repExit
+	x    any                    // child reports and repAdd: the *incarnation; repCall: the request
+	next atomic.Pointer[report] // in the inbox, or on the starts stack (spawn)
 }
 
 type repKind uint8

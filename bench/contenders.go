@@ -127,10 +127,13 @@ func (a *arborC) churnPar(m, callers int) {
 }
 
 // close cancels Run's context and waits for Run to return (SimpleOneForOne
-// stops all children at once and returns when every one has returned).
+// stops all children at once and returns when every one has returned). It
+// drops the tree, so that what it holds does not add to the live heap the
+// next contender's spawn begins with (as for every contender).
 func (a *arborC) close() {
 	a.cancel()
 	must(<-a.runErr)
+	a.tree = nil
 }
 
 // restart: one Permanent child that fails at once under OneForOne. The
@@ -249,10 +252,12 @@ func (s *sutureC) churnPar(m, callers int) {
 }
 
 // close cancels Serve's context and waits for Serve to return (it cancels
-// every service and waits for all of them).
+// every service and waits for all of them), then drops the supervisor (see
+// arborC.close).
 func (s *sutureC) close() {
 	s.cancel()
 	<-s.errc
+	s.sup = nil
 }
 
 func (s *sutureC) restart(m int) {

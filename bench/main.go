@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"slices"
 	"strings"
@@ -68,6 +69,8 @@ const (
 	mSpawnGCCPUOwn = "spawn-gc-cpu-own-cancel"
 	mSpawnAlloc    = "spawn-alloc" // heap bytes allocated during the spawn, per child
 	mSpawnAllocOwn = "spawn-alloc-own-cancel"
+	mSpawnLive     = "spawn-live-heap" // live heap when the spawn began, bytes
+	mSpawnNoGC     = "spawn-gc-off"    // spawn per child with the collector off during it
 	unitNs         = "ns"
 	unitBytes      = "B"
 	unitOps        = "/s"
@@ -198,6 +201,9 @@ func runWorkloads(order []func() contender, cfg config, res results) {
 			res.add(key(mSpawnAllocOwn, n), "bare", r.gc.alloc/float64(n))
 		}
 	}
+	for _, c := range cs {
+		res.add(key(mSpawnNoGC, cfg.n), c.name(), spawnNoGC(c, cfg.n))
+	}
 	for _, k := range cfg.callers {
 		for _, c := range cs {
 			rate, cores := throughput(c, cfg.resident, cfg.churnOps, k)
@@ -241,6 +247,7 @@ func big(c contender, n, churnOps int, res results) {
 	name := c.name()
 	h0, s0 := inUse()
 	c.open()
+	res.add(key(mSpawnLive, n), name, liveHeap())
 	g0 := readGC()
 	t := time.Now()
 	c.spawn(n)
@@ -264,6 +271,30 @@ func big(c contender, n, churnOps int, res results) {
 	t = time.Now()
 	c.close()
 	res.add(key(mStop, n), name, perOp(time.Since(t), n))
+}
+
+// spawnNoGC is the spawn of n children with the collector off while they
+// are spawned: what the spawn itself costs, without the collection that may
+// or may not fall inside it (that depends on the live heap when it begins,
+// mostly the descriptors of goroutines that have ended, which the runtime
+// keeps; see BENCHMARKS.md).
+func spawnNoGC(c contender, n int) float64 {
+	gc()
+	c.open()
+	old := debug.SetGCPercent(-1)
+	t := time.Now()
+	c.spawn(n)
+	d := perOp(time.Since(t), n)
+	debug.SetGCPercent(old)
+	c.close()
+	return d
+}
+
+// liveHeap is the heap the last collection found live, in bytes.
+func liveHeap() float64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return float64(s[0].Value.Uint64())
 }
 
 // throughput measures Add+Delete pairs per second from callers concurrent

@@ -108,9 +108,19 @@ func printReference(res results, n int) {
 			cpu = append(cpu, num(med(key(mSpawnGCCPUOwn, n), "bare"), unitNs))
 			alloc = append(alloc, num(med(key(mSpawnAllocOwn, n), "bare"), unitBytes))
 		}
+		live := make([]string, 0, 3)
+		for _, w := range who[:3] {
+			live = append(live, fmt.Sprintf("%.0f MB", med(key(mSpawnLive, n), w)/(1<<20)))
+		}
 		fmt.Printf("\ncollections the spawn of N=%d set off, %s: %s; CPU time per child of those complete by its end: %s; "+
-			"heap allocated per child: %s\n",
-			n, strings.Join(who, " / "), strings.Join(cycles, " / "), strings.Join(cpu, " / "), strings.Join(alloc, " / "))
+			"heap allocated per child: %s; live heap when the spawn began, arbor / suture / bare: %s\n",
+			n, strings.Join(who, " / "), strings.Join(cycles, " / "), strings.Join(cpu, " / "), strings.Join(alloc, " / "),
+			strings.Join(live, " / "))
+	}
+	if _, ok := res[key(mSpawnNoGC, n)]; ok {
+		a, su, b := med(key(mSpawnNoGC, n), "arbor"), med(key(mSpawnNoGC, n), "suture"), med(key(mSpawnNoGC, n), "bare")
+		fmt.Printf("\nspawn of N=%d with the collector off during the spawn, per child, arbor / suture / bare: %s / %s / %s; "+
+			"arbor/bare %s, arbor/suture %s\n", n, num(a, unitNs), num(su, unitNs), num(b, unitNs), ratio(a, b), ratio(a, su))
 	}
 }
 

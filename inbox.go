@@ -5,7 +5,8 @@
 // next report (await), a child whose exit the tree will answer with a
 // restart serves that exit and runs the restart on its own goroutine
 // (serveExit), and the other reports, the timer and Run's cancellation wake
-// such a caller or Run's goroutine (notify, poke).
+// such a caller or Run's goroutine (notify, poke). New incarnations reach
+// their goroutines the same way, on a second lock-free stack (spawn).
 
 package supervisor
 

@@ -149,15 +149,24 @@ func TestSharded_SpreadAndFollow(t *testing.T) {
 	rs := []*kreplica{startKeyedReplica(t, prefix, "r0", log, vals), startKeyedReplica(t, prefix, "r1", log, vals),
 		startKeyedReplica(t, prefix, "r2", log, vals)}
 	putKeys(t, rs[0].table, 30, "v1")
-	place := waitPlaced(t, log, 30, 10*time.Second)
-	per := map[string]int{}
-	for _, r := range place {
-		per[r]++
-	}
-	require.Len(t, per, 3, "every replica runs some keys: %v", per)
+	// A complete placement can be reached before every replica has seen the
+	// others (two replicas then run everything, until the third is seen and
+	// its keys move to it), so the spread is part of what is waited for.
+	waitFor(t, 10*time.Second, "30 keys and the singleton running once, on all three replicas", func() bool {
+		p, twice := log.placement()
+		if len(p) != 31 || twice > 0 {
+			return false
+		}
+		per := map[string]int{}
+		for _, r := range p {
+			per[r]++
+		}
+		return len(per) == 3
+	})
 	waitFor(t, 5*time.Second, "every replica to see three members", func() bool {
 		return len(rs[0].table.Members()) == 3 && len(rs[1].table.Members()) == 3 && len(rs[2].table.Members()) == 3
 	})
+	waitPlaced(t, log, 30, 5*time.Second)
 	require.Equal(t, 30, rs[0].table.Owned()+rs[1].table.Owned()+rs[2].table.Owned())
 
 	ctx := testCtx(t)

@@ -503,10 +503,11 @@ func TestFault_ObserverBlocksOrPanics(t *testing.T) {
 	}
 }
 
-// slowStop is a child that takes d to return once cancelled.
+// slowStop is a WaitReady child that takes d to return once cancelled.
 func slowStop(h *harness, name string, d time.Duration) Spec {
-	return Spec{Name: name, Run: func(ctx context.Context) error {
+	return Spec{Name: name, WaitReady: true, Run: func(ctx context.Context) error {
 		h.record("start " + name)
+		Ready(ctx) // after the record: the next child's start is recorded after this one
 		<-ctx.Done()
 		time.Sleep(d)
 		h.record("stop " + name)

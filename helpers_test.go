@@ -77,11 +77,13 @@ func (h *harness) run(name string) func(context.Context) error {
 	}
 }
 
-// slowStop is a child that, once cancelled, returns only when release is
-// closed, recording its start and stop.
+// slowStop is a WaitReady child that, once cancelled, returns only when
+// release is closed, recording its start and stop. It is ready once its start
+// is recorded, so that the record of the child started after it comes after.
 func (h *harness) slowStop(name string, release <-chan struct{}) Spec {
-	return Spec{Name: name, Run: func(ctx context.Context) error {
+	return Spec{Name: name, WaitReady: true, Run: func(ctx context.Context) error {
 		h.record("start " + name)
+		Ready(ctx)
 		<-ctx.Done()
 		<-release
 		h.record("stop " + name)

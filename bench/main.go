@@ -13,6 +13,9 @@
 //	go run . -replot round.log -svg ../docs/bench-scaling.svg
 //	                            # redraws the plot from a saved -v log (stderr)
 //
+// With the figures it prints the load average and the round trip of a cache
+// line between CPU 0 and CPU 1 (probe.go), at the start and at the end.
+//
 // See ../BENCHMARKS.md for what each workload does and what the numbers mean.
 package main
 
@@ -100,6 +103,7 @@ func main() {
 	fmt.Printf("go %s %s/%s, GOMAXPROCS=%d, NumCPU=%d, %s\n", strings.TrimPrefix(runtime.Version(), "go"),
 		runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU(), cpuModel())
 	fmt.Printf("GODEBUG=%s, load average at start: %s\n", os.Getenv("GODEBUG"), loadAvg())
+	fmt.Printf("at start, %s\n", probeLine(pingPongs))
 	fmt.Printf("N=%d, churn: %d pairs at %d resident, sweep: %v, callers: %v, restarts=%d, rounds=%d\n\n",
 		cfg.n, cfg.churnOps, cfg.resident, cfg.sizes, cfg.callers, cfg.restarts, cfg.rounds)
 
@@ -121,7 +125,8 @@ func main() {
 			order[i] = mk[(i+round)%len(mk)]
 		}
 		if cfg.verbose {
-			fmt.Fprintf(os.Stderr, "round %d (load %s)\n", round+1, loadAvg())
+			trip, _ := roundTrip(0, 1, pingPongs)
+			fmt.Fprintf(os.Stderr, "round %d (load %s, cross-processor round trip %v)\n", round+1, loadAvg(), trip)
 		}
 		runWorkloads(order, cfg, res)
 	}
@@ -130,6 +135,7 @@ func main() {
 	printSweep(res, cfg)
 	printThroughput(res, cfg)
 	fmt.Printf("\n(%d rounds in %.1fs; load average at the end: %s)\n", cfg.rounds, elapsed.Seconds(), loadAvg())
+	fmt.Printf("at the end, %s\n", probeLine(pingPongs))
 	if cfg.svg != "" {
 		must(os.WriteFile(cfg.svg, []byte(scalingPlot(res, cfg.sizes)), 0o644))
 		fmt.Printf("plot written to %s\n", cfg.svg)

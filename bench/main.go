@@ -125,8 +125,11 @@ func main() {
 			order[i] = mk[(i+round)%len(mk)]
 		}
 		if cfg.verbose {
-			trip, _ := roundTrip(0, 1, pingPongs)
-			fmt.Fprintf(os.Stderr, "round %d (load %s, cross-processor round trip %v)\n", round+1, loadAvg(), trip)
+			trip := "not measured"
+			if d, ok := roundTrip(0, 1, pingPongs); ok {
+				trip = d.String()
+			}
+			fmt.Fprintf(os.Stderr, "round %d (load %s, cross-processor round trip %s)\n", round+1, loadAvg(), trip)
 		}
 		runWorkloads(order, cfg, res)
 	}

@@ -27,7 +27,7 @@ const pingPongs = 100_000
 // spins; and a turn waits for the other thread to be running, so on a busy
 // machine it takes as long as the OS makes it wait.
 func roundTrip(cpuA, cpuB, n int) (time.Duration, bool) {
-	if n <= 0 || runtime.GOMAXPROCS(0) < 2 || runtime.NumCPU() <= max(cpuA, cpuB) {
+	if n <= 0 || min(cpuA, cpuB) < 0 || cpuA == cpuB || runtime.GOMAXPROCS(0) < 2 || runtime.NumCPU() <= max(cpuA, cpuB) {
 		return 0, false
 	}
 	var line struct {

@@ -15,10 +15,10 @@ type cpuMask [16]uint64
 // cpu and returns a function that gives it back its earlier mask.
 func pinThread(cpu int) (restore func(), ok bool) {
 	var old cpuMask
-	if _, _, e := syscall.RawSyscall(syscall.SYS_SCHED_GETAFFINITY, 0, unsafe.Sizeof(old), uintptr(unsafe.Pointer(&old))); e != 0 {
+	if getMask(&old) != nil {
 		return nil, false
 	}
-	if cpu >= len(old)*64 || old[cpu/64]&(1<<(cpu%64)) == 0 {
+	if cpu < 0 || cpu >= len(old)*64 || old[cpu/64]&(1<<(cpu%64)) == 0 {
 		return nil, false // not a processor this thread may run on
 	}
 	var one cpuMask
@@ -29,6 +29,15 @@ func pinThread(cpu int) (restore func(), ok bool) {
 	return func() { _ = setMask(&old) }, true
 }
 
+// getMask reads the calling thread's CPU mask into m.
+func getMask(m *cpuMask) error {
+	if _, _, e := syscall.RawSyscall(syscall.SYS_SCHED_GETAFFINITY, 0, unsafe.Sizeof(*m), uintptr(unsafe.Pointer(m))); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// setMask sets the calling thread's CPU mask to m.
 func setMask(m *cpuMask) error {
 	if _, _, e := syscall.RawSyscall(syscall.SYS_SCHED_SETAFFINITY, 0, unsafe.Sizeof(*m), uintptr(unsafe.Pointer(m))); e != 0 {
 		return e

@@ -3,18 +3,14 @@
 
 package main
 
-import (
-	"syscall"
-	"testing"
-	"unsafe"
-)
+import "testing"
 
 // threadMask is the CPU mask of the calling thread.
 func threadMask(t *testing.T) cpuMask {
 	t.Helper()
 	var m cpuMask
-	if _, _, e := syscall.RawSyscall(syscall.SYS_SCHED_GETAFFINITY, 0, unsafe.Sizeof(m), uintptr(unsafe.Pointer(&m))); e != 0 {
-		t.Fatal(e)
+	if err := getMask(&m); err != nil {
+		t.Fatal(err)
 	}
 	return m
 }

@@ -35,20 +35,24 @@ func TestRoundTrip(t *testing.T) {
 	if after := threadMask(t); after != before {
 		t.Fatalf("the caller's thread is left pinned: mask %x, was %x", after, before)
 	}
-	if !strings.Contains(probeLine(testTrips), "CPU 0 ↔ 1: ") {
-		t.Fatalf("probeLine(testTrips) = %q", probeLine(testTrips))
+	if line := probeLine(testTrips); !strings.Contains(line, "CPU 0 ↔ 1: ") {
+		t.Fatalf("probeLine = %q", line)
 	}
 }
 
-// A processor that does not exist is refused, without a hang.
+// A processor that does not exist, the same processor twice, or no round
+// trips are refused, without a panic or a hang.
 func TestRoundTripNoSuchProcessor(t *testing.T) {
-	if d, ok := roundTrip(0, runtime.NumCPU(), testTrips); ok || d != 0 {
-		t.Fatalf("roundTrip(0, NumCPU) = %v, %v; want 0, false", d, ok)
+	for _, c := range []struct{ a, b, n int }{
+		{0, runtime.NumCPU(), testTrips}, {-1, 0, testTrips}, {0, -1, testTrips}, {0, 0, testTrips}, {0, 1, 0},
+	} {
+		if d, ok := roundTrip(c.a, c.b, c.n); ok || d != 0 {
+			t.Fatalf("roundTrip(%d, %d, %d) = %v, %v; want 0, false", c.a, c.b, c.n, d, ok)
+		}
 	}
-	if runtime.GOOS == "linux" && runtime.GOMAXPROCS(0) >= 2 {
-		restore, ok := pinThread(4096)
-		if ok || restore != nil {
-			t.Fatal("pinThread(4096) succeeded")
+	for _, cpu := range []int{-1, 4096} {
+		if restore, ok := pinThread(cpu); ok || restore != nil {
+			t.Fatalf("pinThread(%d) succeeded", cpu)
 		}
 	}
 }

@@ -78,7 +78,9 @@ func (s *session) quiesce() {
 // newSession grants a lease, giving up after the start timeout with an
 // error naming the endpoints. A grant whose answer arrives after the
 // lease's local deadline (a server restarting while the request was in
-// flight) is of no use: it is revoked and asked again.
+// flight) is of no use: it is revoked, before asking again, on the calling
+// goroutine (a goroutine of its own would outlive the call: the revoke may
+// take up to the revoke timeout).
 func newSession(ctx context.Context, cli *clientv3.Client, cfg *config) (*session, error) {
 	gctx, cancel := context.WithTimeout(ctx, cfg.startTimeout)
 	defer cancel()
@@ -100,15 +102,19 @@ func newSession(ctx context.Context, cli *clientv3.Client, cfg *config) (*sessio
 		}
 		cfg.log.Debug("etcd: lease granted too late to use", "replica", cfg.id, "lease", int64(s.lease),
 			"took", time.Since(sent))
-		go revokeLate(cli, resp.ID, cfg.revokeTimeout)
+		revoke(cli, cfg, resp.ID)
 	}
 }
 
-// revokeLate revokes a lease that was granted too late to be used.
-func revokeLate(cli *clientv3.Client, id clientv3.LeaseID, timeout time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+// revoke revokes a lease, waiting up to the revoke timeout whatever the
+// caller's context (the lease should go even when the caller is stopping).
+// A revoke that fails leaves the lease to expire on the server.
+func revoke(cli *clientv3.Client, cfg *config, id clientv3.LeaseID) {
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.revokeTimeout)
 	defer cancel()
-	_, _ = cli.Revoke(ctx, id) // if it fails, the lease expires on the server
+	if _, err := cli.Revoke(ctx, id); err != nil {
+		cfg.log.Debug("etcd: revoke failed; the lease will expire", "replica", cfg.id, "lease", int64(id), "error", err)
+	}
 }
 
 // setDeadline records when the expiry timer for the local deadline d is
@@ -196,19 +202,14 @@ func (s *session) bind(ctx context.Context) (context.Context, context.CancelFunc
 
 // close ends the session once users have finished: it stops the keeper and
 // revokes the lease, which deletes every key bound to it (the quick
-// hand-over on a clean stop). A revoke that fails leaves the lease to
-// expire on the server.
+// hand-over on a clean stop).
 func (s *session) close() {
 	s.once.Do(func() {
 		s.cancel(errSessionClosed)
 		s.expiry.Stop()
 		<-s.done
 		s.quiesce()
-		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.revokeTimeout)
-		defer cancel()
-		if _, err := s.cli.Revoke(ctx, s.lease); err != nil {
-			s.cfg.log.Debug("etcd: revoke failed; the lease will expire", "lease", int64(s.lease), "error", err)
-		}
+		revoke(s.cli, s.cfg, s.lease)
 	})
 }
 

@@ -291,6 +291,42 @@ func BenchmarkRestartOneForOne(b *testing.B) {
 	require.NoError(b, <-errc)
 }
 
+// BenchmarkCollect: one full collection (runtime.GC) with 100,000 children
+// parked in their Run, in a SimpleOneForOne tree (arbor) and as bare
+// goroutines on one channel (bare); ns/child is the collection's time per
+// child. The collector walks every parked goroutine's stack at every cycle,
+// so what a child's goroutine holds under its Run shows here, beside its
+// records.
+func BenchmarkCollect(b *testing.B) {
+	const n = 100_000
+	collect := func(b *testing.B) {
+		for b.Loop() {
+			runtime.GC()
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/child")
+	}
+	b.Run("arbor", func(b *testing.B) {
+		skipHeavy(b, n)
+		residentTree(b, n)
+		collect(b)
+	})
+	b.Run("bare", func(b *testing.B) {
+		skipHeavy(b, n)
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(n)
+		for range n {
+			go func() {
+				defer wg.Done()
+				<-stop
+			}()
+		}
+		defer wg.Wait()
+		defer close(stop)
+		collect(b)
+	})
+}
+
 // BenchmarkChildren: Children on a tree holding 1,000 children.
 func BenchmarkChildren(b *testing.B) {
 	t := residentTree(b, 1_000)

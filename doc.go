@@ -36,7 +36,8 @@
 //     restart at once (OneForOne or SimpleOneForOne, no backoff, a restart
 //     type that calls for it) serves its own exit when the loop is idle, and
 //     runs the new incarnation on the same goroutine: a restart makes no
-//     goroutine and wakes no one. (Otherwise children do not serve: their
+//     goroutine and wakes no one (after a panic the goroutine ends, and the
+//     restart makes a new one). (Otherwise children do not serve: their
 //     goroutines start with small stacks, which serving would grow; a child
 //     that restarts on its goroutine pays that once.) Whoever started it, a
 //     child's goroutine carries the runtime/pprof labels of Run's context,

@@ -52,15 +52,14 @@ func (l *loop) spawn(inc *incarnation) {
 	go l.runFn()
 }
 
-// runNext is the body of a goroutine started by spawn: it takes one
-// incarnation off the starts stack and runs it. (No ABA: an entry is pushed
-// once per incarnation, so a top that was popped never comes back.)
-func (l *loop) runNext() {
+// takeStart takes one incarnation off the starts stack, for the goroutine
+// spawn started (runNext). (No ABA: an entry is pushed once per
+// incarnation, so a top that was popped never comes back.)
+func (l *loop) takeStart() *incarnation {
 	for {
 		top := l.starts.Load()
 		if l.starts.CompareAndSwap(top, top.next.Load()) {
-			top.x.(*incarnation).run()
-			return
+			return top.x.(*incarnation)
 		}
 	}
 }

@@ -243,20 +243,49 @@ func (inc *incarnation) call(l *loop, w waiting, ended bool) {
 	}
 }
 
-// run executes the child's Run in the incarnation's goroutine and reports
-// each exit to the loop. The goroutine carries the profiler labels of Run's
+// runNext is the body of every child's goroutine (spawn): it takes an
+// incarnation off the starts stack and runs the child's Run, then reports
+// the exit to the loop. The goroutine carries the profiler labels of Run's
 // context. Once Run has returned, its context is cancelled, so that what
 // the child started with it stops too (as net/http cancels a request's
 // context when its handler returns). When the tree restarts the child at
 // once, the goroutine runs the new incarnation too (serveExit), so that a
 // restart makes no goroutine.
-func (inc *incarnation) run() {
+//
+// All of it is one frame under the child's Run: the collector walks the
+// stack of every parked child at every cycle, and each frame between the
+// goroutine's start and Run adds to that walk (BENCHMARKS.md, issue 13,
+// tenth pass). A Run that panics or calls runtime.Goexit does not come back
+// to the loop below: the deferred call reports its exit (a panic as
+// *PanicError, unless the tree passes panics through) and the goroutine
+// ends; a restart makes a new one. (A panic the tree passes through is
+// reported as a Goexit, just before it crashes the program: the deferred
+// call cannot tell the two apart without recovering the panic.)
+func (l *loop) runNext() {
+	inc := l.takeStart()
+	inRun := false
+	defer func() {
+		if !inRun {
+			return
+		}
+		err := error(&ChildError{Tree: inc.l.cfg.name, Child: inc.c.name, Kind: errGoexit})
+		if !inc.l.cfg.passPanics {
+			if v := recover(); v != nil {
+				err = newPanicError(inc.l.cfg.name, inc.c.name, v)
+			}
+		}
+		inc.setExit(err)
+		inc.cancel()
+		inc.l.notify(&inc.exit)
+	}()
 	for inc != nil {
 		pprof.SetGoroutineLabels(inc.l.env.labels) // Run's, not those of whoever started it
 		if inc.announce {
 			inc.l.send(repEntered, inc)
 		}
-		err := inc.runOnce()
+		inRun = true
+		err := inc.c.run(inc)
+		inRun = false
 		inc.setExit(err)                 // its own inbox entry: no allocation per exit
 		again := inc.restartsAtOnce(err) // before the cancellation below
 		inc.cancel()
@@ -274,33 +303,6 @@ func (inc *incarnation) run() {
 // it (spawn).
 func (inc *incarnation) setExit(err error) {
 	inc.exit.kind, inc.exit.x, inc.exit.err = repExit, inc, err
-}
-
-// runOnce runs the child's Run and returns what it returned, or its panic as
-// *PanicError unless the tree passes panics through. A Run that calls
-// runtime.Goexit does not come back here: its exit is reported from the
-// deferred call, as the goroutine ends. (So is, as a Goexit, the panic of a
-// tree that passes panics through, just before it crashes the program: the
-// deferred call cannot tell the two apart without recovering the panic.)
-func (inc *incarnation) runOnce() (err error) {
-	returned := false
-	defer func() {
-		if returned {
-			return
-		}
-		if !inc.l.cfg.passPanics {
-			if v := recover(); v != nil {
-				err = newPanicError(inc.l.cfg.name, inc.c.name, v)
-				return
-			}
-		}
-		inc.setExit(&ChildError{Tree: inc.l.cfg.name, Child: inc.c.name, Kind: errGoexit})
-		inc.cancel()
-		inc.l.notify(&inc.exit)
-	}()
-	err = inc.c.run(inc)
-	returned = true
-	return err
 }
 
 // restartsAtOnce reports whether the tree will most likely answer this

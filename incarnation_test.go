@@ -3,6 +3,7 @@ package supervisor
 import (
 	"bytes"
 	"context"
+	"errors"
 	"runtime"
 	"runtime/pprof"
 	"strings"
@@ -359,24 +360,57 @@ func TestImmediateRestartKeepsTheGoroutineSimpleOneForOne(t *testing.T) {
 	})
 }
 
-// A panic is recovered before the goroutine serves its exit and runs the
-// next incarnation, so the next panic's stack holds no frame of the last.
+// A panic ends its goroutine once recovered (the frames under Run are gone
+// before the restart), so the next panic's stack holds no frame of the
+// last; a restart after a failure Run returned stays on the child's
+// goroutine.
 func TestRestartAfterPanicDoesNotNestStacks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var gids []string
 		spec := Spec{Name: "p", Run: func(ctx context.Context) error {
 			gids = append(gids, goid())
-			if len(gids) <= 3 {
+			switch len(gids) {
+			case 1, 2, 4:
 				panic("kaboom")
+			case 3:
+				return errors.New("failed")
 			}
 			<-ctx.Done()
 			return nil
 		}}
 		r := start(t, mustNew(t, WithIntensity(10, time.Second), WithChildren(spec)))
+		require.Len(t, gids, 5)
 		var pe *PanicError
 		require.ErrorAs(t, r.tree.Children()[0].Err, &pe)
 		assert.Equal(t, 1, strings.Count(string(pe.Stack), "panic("), "%s", pe.Stack)
-		assert.Equal(t, gids[1], gids[3], "restarted on the same goroutine")
+		for _, i := range []int{1, 2, 4} {
+			assert.NotEqual(t, gids[i-1], gids[i], "after the panic of run %d: a new goroutine", i)
+		}
+		assert.Equal(t, gids[2], gids[3], "after a failure without a panic: restarted on the same goroutine")
+		require.NoError(t, r.stop())
+	})
+}
+
+// A child's Run is called one frame deep in its goroutine: the collector
+// walks every parked child's stack at every cycle (BenchmarkCollect).
+func TestRunIsOneFrameDeep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var below []string
+		spec := Spec{Name: "deep", Run: func(ctx context.Context) error {
+			pcs := make([]uintptr, 16)
+			frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)]) // from Run's caller
+			for {
+				f, more := frames.Next()
+				below = append(below, f.Function)
+				if !more {
+					break
+				}
+			}
+			<-ctx.Done()
+			return nil
+		}}
+		r := start(t, mustNew(t, WithChildren(spec)))
+		assert.Equal(t, []string{"github.com/arbor-go/supervisor.(*loop).runNext", "runtime.goexit"}, below)
 		require.NoError(t, r.stop())
 	})
 }

@@ -31,6 +31,8 @@ type holder struct {
 	// until the child exits. Each goroutine started with runFn takes one.
 	starts atomic.Pointer[report]
 	runFn  func() // loop.runNext, bound once: a go statement calling it allocates nothing
+
+	spareDone []chan struct{} // Done channels no one was given, for the next starts (newDone)
 }
 
 // spawn runs inc on a new goroutine. inc waits on the starts stack, and

@@ -177,9 +177,8 @@ func TestSpawnRunsEachIncarnationOnce(t *testing.T) {
 }
 
 // An AddAsync + Delete pair allocates the record, the incarnation, the
-// name and the child's Done channel, and nothing for the goroutine's start
-// (spawn). The child takes its Done channel before the Delete, so that the
-// count does not depend on whether it ran before it was cancelled.
+// name and the child's Done channel (made as its goroutine is started), and
+// nothing for the goroutine's start (spawn).
 func TestAddDeleteAllocations(t *testing.T) {
 	if raceOn {
 		t.Skip("the race detector drops requests from their sync.Pool, which adds allocations")

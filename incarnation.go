@@ -106,7 +106,7 @@ type incarnation struct {
 
 	waiter *waiter // the first waiter on its start or end (see waitRef); the others are in side
 
-	done chan struct{}           // the Done channel, made on first use; read freely once fDone is set
+	done chan struct{}           // the Done channel: given by launch (newDone) for a new goroutine, else made on first use; read freely once fDone is set
 	side atomic.Pointer[incSide] // what few incarnations need, made on first use
 
 	exit report // its inbox entry: the exit report (AddAsync: first the request that adds it; then its entry on the starts stack, see spawn)
@@ -114,11 +114,12 @@ type incarnation struct {
 
 // Bits of incarnation.flags. fCancelled and fDone are set under the lock
 // (fLocked), fDone only after done is written, so that a reader that sees
-// fDone may read done without the lock.
+// fDone may read done without the lock. Until fDone is set, no one has been
+// given done: cancel may then give it back (newDone).
 const (
 	fReady     = 1 << iota // Ready was called (set by the child)
 	fCancelled             // the context is cancelled
-	fDone                  // done is set
+	fDone                  // done is set for good: handed out by Done, or closed
 	fLocked                // the lock is held (lock, unlock)
 )
 
@@ -327,6 +328,42 @@ var closedChan = func() chan struct{} {
 	return ch
 }()
 
+// newDone returns a Done channel that no one holds, for an incarnation
+// about to run on a new goroutine. The goroutine that starts the child
+// takes it (launch), rather than leaving it to the child's first call to
+// Done: a goroutine that has just started owes the collector for its first
+// allocation during a collection, and pays with an assist of at least 64
+// KiB of marking (the runtime's gcOverAssistWork) or waits for the
+// collection's workers, where the goroutine that starts children makes
+// many allocations on one such assist (BENCHMARKS.md, issue 13, tenth
+// pass). An incarnation the loop cancels before its child asked for the
+// channel gives it back (spare), so that a child deleted before it asks
+// costs no channel. The spares are the Run's own, and the loop's alone: a
+// channel made in a testing/synctest bubble must stay in it. (A restart on
+// the child's own goroutine makes its channel on first use: that goroutine
+// makes the incarnation itself anyway.)
+func (l *loop) newDone() chan struct{} {
+	if n := len(l.spareDone); n > 0 {
+		ch := l.spareDone[n-1]
+		l.spareDone[n-1] = nil
+		l.spareDone = l.spareDone[:n-1]
+		return ch
+	}
+	return make(chan struct{})
+}
+
+// spare keeps ch, a Done channel no one was given, for a later start, up to
+// maxSpareDone of them: a mass stop would otherwise keep one per child
+// until the Run ends.
+func (l *loop) spare(ch chan struct{}) {
+	if ch != nil && len(l.spareDone) < maxSpareDone {
+		l.spareDone = append(l.spareDone, ch)
+	}
+}
+
+// maxSpareDone bounds the spare Done channels a Run keeps.
+const maxSpareDone = 16
+
 // Deadline implements context.Context: a child's context has no deadline.
 func (inc *incarnation) Deadline() (time.Time, bool) { return time.Time{}, false }
 
@@ -338,7 +375,9 @@ func (inc *incarnation) Done() <-chan struct{} {
 	inc.lock()
 	defer inc.unlock()
 	if inc.flags.Load()&fDone == 0 {
-		inc.done = make(chan struct{})
+		if inc.done == nil { // not given one (newDone)
+			inc.done = make(chan struct{})
+		}
 		inc.flags.Or(fDone)
 	}
 	return inc.done
@@ -394,26 +433,28 @@ func (inc *incarnation) AfterFunc(f func()) (stop func() bool) {
 	}
 }
 
-// cancel cancels the context; later calls do nothing.
-func (inc *incarnation) cancel() {
+// cancel cancels the context; later calls do nothing. It returns the
+// incarnation's Done channel if no one was given it (see newDone), else nil.
+func (inc *incarnation) cancel() (unused chan struct{}) {
 	inc.lock()
 	f := inc.flags.Load()
 	if f&fCancelled != 0 {
 		inc.unlock()
-		return
+		return nil
 	}
 	// Err must report the cancellation to whoever sees Done closed.
 	if f&fDone != 0 {
 		inc.flags.Or(fCancelled)
 		close(inc.done)
 	} else {
+		unused = inc.done
 		inc.done = closedChan
 		inc.flags.Or(fCancelled | fDone)
 	}
 	s := inc.side.Load()
 	if s == nil || s.afters == nil {
 		inc.unlock()
-		return
+		return unused
 	}
 	afters := s.afters
 	s.afters = nil
@@ -421,4 +462,5 @@ func (inc *incarnation) cancel() {
 	for a := range afters {
 		go a.f()
 	}
+	return unused
 }

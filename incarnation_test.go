@@ -127,6 +127,123 @@ func TestChildContextDerivedAfterCancel(t *testing.T) {
 	})
 }
 
+// A child started on a new goroutine has its Done channel before its Run
+// is called, made (or reused) by whoever starts it rather than by the
+// child's first call to Done, since a fresh goroutine's first allocation
+// during a collection costs it an assist (newDone). A restart on the
+// child's own goroutine makes it on first use.
+func TestDoneIsMadeBeforeTheChildRuns(t *testing.T) {
+	for _, add := range []string{"Add", "AddAsync", "restart"} {
+		synctest.Test(t, func(t *testing.T) {
+			tr := mustNew(t, WithStrategy(SimpleOneForOne))
+			r := start(t, tr)
+			var made []bool
+			spec := Spec{Run: func(ctx context.Context) error {
+				inc := incOf(ctx)
+				made = append(made, inc.done != nil && inc.done == ctx.Done())
+				if add == "restart" && len(made) == 1 {
+					return errors.New("failed") // restarted on this goroutine
+				}
+				<-ctx.Done()
+				return nil
+			}}
+			var err error
+			if add == "AddAsync" {
+				_, err = tr.AddAsync(spec)
+			} else {
+				_, err = tr.Add(spec)
+			}
+			require.NoError(t, err)
+			synctest.Wait()
+			want := []bool{true}
+			if add == "restart" {
+				want = []bool{true, false} // restarted on its own goroutine: made on first use
+			}
+			assert.Equal(t, want, made, add)
+			require.NoError(t, r.stop())
+		})
+	}
+}
+
+// The channel a child was given by Done is its own for good: closed when
+// its incarnation ends, never given to another. The channels of
+// incarnations cancelled before they asked are reused (newDone), which
+// must not mix the two. First a child restarted on its own goroutine, every
+// other run asking; then children deleted before or after they ask.
+func TestDoneChannelsGivenOutAreNeverReused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var given []<-chan struct{}
+		runs := 0
+		spec := Spec{Name: "c", Run: func(ctx context.Context) error {
+			runs++
+			if runs%2 == 0 {
+				d := ctx.Done()
+				select {
+				case <-d:
+					t.Errorf("run %d: its Done channel is closed already", runs)
+				default:
+				}
+				given = append(given, d)
+			}
+			if runs < 40 {
+				return errors.New("failed")
+			}
+			<-ctx.Done()
+			return nil
+		}}
+		r := start(t, mustNew(t, WithIntensity(100, time.Second), WithChildren(spec)))
+		require.Equal(t, 40, runs)
+		require.NoError(t, r.tree.Delete("c"))
+		assertOwnAndClosed(t, given)
+		require.NoError(t, r.stop())
+	})
+	// Children deleted before they ask give their channels back for the
+	// next starts; children that asked keep theirs.
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, WithStrategy(SimpleOneForOne))
+		r := start(t, tr)
+		var given []<-chan struct{}
+		spec := Spec{Run: func(ctx context.Context) error {
+			d := ctx.Done()
+			select {
+			case <-d:
+				return nil // deleted before it ran: it was given the closed channel
+			default:
+			}
+			given = append(given, d)
+			<-d
+			return nil
+		}}
+		for i := range 50 {
+			name, err := tr.Add(spec)
+			require.NoError(t, err)
+			if i%2 == 0 {
+				synctest.Wait() // it has asked
+			}
+			require.NoError(t, tr.Delete(name))
+		}
+		require.GreaterOrEqual(t, len(given), 25) // the odd ones may have asked too, on the other processor
+		assertOwnAndClosed(t, given)
+		require.NoError(t, r.stop())
+	})
+}
+
+// assertOwnAndClosed checks that no channel in given appears twice and
+// that each is closed.
+func assertOwnAndClosed(t *testing.T, given []<-chan struct{}) {
+	t.Helper()
+	seen := map[<-chan struct{}]bool{}
+	for i, d := range given {
+		assert.False(t, seen[d], "channel %d given twice", i)
+		seen[d] = true
+		select {
+		case <-d:
+		default:
+			t.Errorf("channel %d: not closed after its incarnation ended", i)
+		}
+	}
+}
+
 // Done asked from several goroutines while the tree cancels the context:
 // every caller gets the same channel, and it is closed once cancel returns.
 // Run with -race, this also checks that the channel is published safely to

@@ -296,11 +296,11 @@ func (l *loop) enter(c *child, to phase) {
 	switch to {
 	case phStopping:
 		if from != phFailing {
-			c.inc.cancel()
+			l.spare(c.inc.cancel())
 			l.dl.limit(c.inc)
 		}
 	case phFailing:
-		c.inc.cancel()
+		l.spare(c.inc.cancel())
 		l.dl.limit(c.inc)
 	case phGone:
 		l.kids.remove(c)
@@ -350,9 +350,10 @@ func (l *loop) launch(inc *incarnation, ordered bool) {
 	}
 	l.emitChild(ChildStarted, c, nil)
 	if l.from != nil && l.from.c == c {
-		l.from, l.next = nil, inc // the goroutine of c's last incarnation, serving its exit, runs it next
+		l.from, l.next = nil, inc // the goroutine of c's last incarnation, serving its exit, runs it next (its Done channel is made on first use)
 		return
 	}
+	inc.done = l.newDone()
 	l.spawn(inc)
 }
 

@@ -23,16 +23,15 @@ type holder struct {
 	wake   chan struct{}          // capacity 1: Run's goroutine is asked to serve the inbox or end
 
 	// Written by the holder only.
-	from *incarnation // the ended incarnation whose goroutine holds the loop (serveExit)
-	next *incarnation // a new incarnation of from's child, handed to that goroutine (launch)
+	from      *incarnation    // the ended incarnation whose goroutine holds the loop (serveExit)
+	next      *incarnation    // a new incarnation of from's child, handed to that goroutine (launch)
+	spareDone []chan struct{} // Done channels no one was given, for the next starts (newDone)
 
 	// New incarnations waiting for their goroutine (launch, runNext): a
 	// lock-free stack linked through their exit entries, which are free
 	// until the child exits. Each goroutine started with runFn takes one.
 	starts atomic.Pointer[report]
 	runFn  func() // loop.runNext, bound once: a go statement calling it allocates nothing
-
-	spareDone []chan struct{} // Done channels no one was given, for the next starts (newDone)
 }
 
 // spawn runs inc on a new goroutine. inc waits on the starts stack, and

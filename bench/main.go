@@ -62,16 +62,16 @@ const (
 	mPar           = "pairs/s"      // throughput, key(mPar, callers)
 	mParFree       = "pairs/s-free" // reference: bare pairs under independent contexts, key(mParFree, callers)
 	mCores         = "cores"        // CPU time / wall time of the throughput workload, key(mCores, callers)
-	mMemOwn        = "memory-own-cancel"
-	mSpawnOwn      = "spawn-own-cancel"
-	mStopOwn       = "stop-own-cancel"
+	mMemOwn        = "memory-own"
+	mSpawnOwn      = "spawn-own"
+	mStopOwn       = "stop-own"
 	mRestartOwn    = "restart-own-cancel"
 	mSpawnGCs      = "spawn-gc-cycles" // collections the spawn of N set off
 	mSpawnGCCPU    = "spawn-gc-cpu"    // CPU time of those complete by its end, ns per child
-	mSpawnGCsOwn   = "spawn-gc-cycles-own-cancel"
-	mSpawnGCCPUOwn = "spawn-gc-cpu-own-cancel"
+	mSpawnGCsOwn   = "spawn-gc-cycles-own"
+	mSpawnGCCPUOwn = "spawn-gc-cpu-own"
 	mSpawnAlloc    = "spawn-alloc" // heap bytes allocated during the spawn, per child
-	mSpawnAllocOwn = "spawn-alloc-own-cancel"
+	mSpawnAllocOwn = "spawn-alloc-own"
 	mSpawnLive     = "spawn-live-heap" // live heap when the spawn began, bytes
 	mSpawnNoGC     = "spawn-gc-off"    // spawn per child with the collector off during it
 	unitNs         = "ns"
@@ -201,13 +201,8 @@ func runWorkloads(order []func() contender, cfg config, res results) {
 	}
 	for _, n := range cfg.sizes {
 		if n >= cfg.n {
-			r := ownCancel(n)
-			res.add(key(mSpawnOwn, n), "bare", r.spawn)
-			res.add(key(mStopOwn, n), "bare", r.stop)
-			res.add(key(mMemOwn, n), "bare", r.mem)
-			res.add(key(mSpawnGCsOwn, n), "bare", r.gc.auto)
-			res.add(key(mSpawnGCCPUOwn, n), "bare", r.gc.cpu/float64(n))
-			res.add(key(mSpawnAllocOwn, n), "bare", r.gc.alloc/float64(n))
+			ownCancel(n).record(res, n, refContext)
+			ownChannel(n).record(res, n, refChannel)
 		}
 	}
 	for _, c := range cs {
@@ -342,30 +337,72 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// The two references for the spawn, stop and memory figures: bare
+// goroutines each of which can be stopped alone, as a supervised child can.
+// Neither is a contender. They are recorded under these names.
+const (
+	refContext = "bare"     // each waits on its own context.WithCancel (children of one shared context)
+	refChannel = "own-chan" // each waits on its own channel, made by the spawner and closed one by one: the floor
+)
+
 // ownCancel spawns n bare goroutines that each wait on their own
 // context.WithCancel (children of one shared context), keeping the n cancel
 // functions, then stops them all by cancelling the shared context: what
-// running goroutines cost when each can be stopped alone, as a supervised
-// child can. A reference for the spawn, stop and memory figures, not a
-// contender.
-func ownCancel(n int) (r reference) {
+// running goroutines cost when each can be stopped alone with the standard
+// library.
+func ownCancel(n int) reference {
+	return ownStop(n, func(started, done *sync.WaitGroup) (func(), any) {
+		parent, cancelAll := context.WithCancel(context.Background())
+		cancels := make([]context.CancelFunc, n)
+		for i := range cancels {
+			ctx, cancel := context.WithCancel(parent)
+			cancels[i] = cancel
+			go func() {
+				started.Done()
+				<-ctx.Done()
+				done.Done()
+			}()
+		}
+		return cancelAll, cancels
+	})
+}
+
+// ownChannel spawns n bare goroutines that each wait on a channel of its
+// own, made by the spawner, and stops them by closing the channels one by
+// one: the least any design can spend on a goroutine that can be stopped
+// alone (a channel of its own, a slot that finds it), so the floor of
+// arbor's spawn, stop and memory.
+func ownChannel(n int) reference {
+	return ownStop(n, func(started, done *sync.WaitGroup) (func(), any) {
+		chans := make([]chan struct{}, n)
+		for i := range chans {
+			ch := make(chan struct{})
+			chans[i] = ch
+			go func() {
+				started.Done()
+				<-ch
+				done.Done()
+			}()
+		}
+		return func() {
+			for _, ch := range chans {
+				close(ch)
+			}
+		}, chans
+	})
+}
+
+// ownStop measures a reference: spawn starts n goroutines that each call
+// started.Done, wait to be stopped and call done.Done, and returns what
+// stops them all and what must stay alive until then.
+func ownStop(n int, spawn func(started, done *sync.WaitGroup) (stopAll func(), keep any)) (r reference) {
 	h0, s0 := inUse()
 	g0 := readGC()
 	t := time.Now()
-	parent, cancelAll := context.WithCancel(context.Background())
 	var started, done sync.WaitGroup
 	started.Add(n)
 	done.Add(n)
-	cancels := make([]context.CancelFunc, n)
-	for i := range cancels {
-		ctx, cancel := context.WithCancel(parent)
-		cancels[i] = cancel
-		go func() {
-			started.Done()
-			<-ctx.Done()
-			done.Done()
-		}()
-	}
+	stopAll, keep := spawn(&started, &done)
 	started.Wait()
 	r.spawn = perOp(time.Since(t), n)
 	r.gc = readGC().since(g0)
@@ -373,19 +410,29 @@ func ownCancel(n int) (r reference) {
 	r.gc.auto = readGC().since(g0).auto
 	gc()
 	t = time.Now()
-	cancelAll()
+	stopAll()
 	done.Wait()
 	r.stop = perOp(time.Since(t), n)
-	runtime.KeepAlive(cancels)
+	runtime.KeepAlive(keep)
 	r.mem = float64(int64(h1+s1)-int64(h0+s0)) / float64(n)
 	return r
 }
 
-// reference is what ownCancel measures: ns per spawn and per stop, bytes
+// reference is what ownStop measures: ns per spawn and per stop, bytes
 // per goroutine, and the collections that ran during the spawn.
 type reference struct {
 	spawn, stop, mem float64
 	gc               gcWork
+}
+
+// record adds the reference's figures at population n to res, under who.
+func (r reference) record(res results, n int, who string) {
+	res.add(key(mSpawnOwn, n), who, r.spawn)
+	res.add(key(mStopOwn, n), who, r.stop)
+	res.add(key(mMemOwn, n), who, r.mem)
+	res.add(key(mSpawnGCsOwn, n), who, r.gc.auto)
+	res.add(key(mSpawnGCCPUOwn, n), who, r.gc.cpu/float64(n))
+	res.add(key(mSpawnAllocOwn, n), who, r.gc.alloc/float64(n))
 }
 
 // gcWork counts garbage collections: the cycles the runtime started by

@@ -80,18 +80,28 @@ func printTable(res results, cfg config) {
 	printSpread(res, rows)
 }
 
-// printReference prints the figures of bare goroutines with their own
-// contexts at population n, if measured, against bare goroutines and arbor.
+// printReference prints, at population n if measured, the figures of the
+// two references (bare goroutines each stoppable alone: with the standard
+// library's contexts, and with a channel each, the floor) against bare
+// goroutines and arbor.
 func printReference(res results, n int) {
 	med := func(m, who string) float64 { return median(res[m][who]) }
-	if own := med(key(mMemOwn, n), "bare"); own > 0 {
-		a, b := med(key(mMem, n), "arbor"), med(key(mMem, n), "bare")
-		sp, sb := med(key(mSpawnOwn, n), "bare"), med(key(mSpawn, n), "bare")
-		st, stb := med(key(mStopOwn, n), "bare"), med(key(mStop, n), "bare")
-		fmt.Printf("\nreference, not a contender: bare goroutines each waiting on its own context.WithCancel "+
-			"(each can be stopped alone, as a supervised child; N=%d): spawn %s per goroutine = %s× bare; "+
-			"stop %s = %s× bare; memory %s = bare + %s (arbor holds that + %s)\n",
-			n, num(sp, unitNs), ratio(sp, sb), num(st, unitNs), ratio(st, stb),
+	a, b := med(key(mMem, n), "arbor"), med(key(mMem, n), "bare")
+	sb, stb := med(key(mSpawn, n), "bare"), med(key(mStop, n), "bare")
+	sa, sta := med(key(mSpawn, n), "arbor"), med(key(mStop, n), "arbor")
+	for _, ref := range []struct{ who, what string }{
+		{refContext, "its own context.WithCancel"},
+		{refChannel, "its own channel, closed one by one (the floor)"},
+	} {
+		own := med(key(mMemOwn, n), ref.who)
+		if own <= 0 {
+			continue
+		}
+		sp, st := med(key(mSpawnOwn, n), ref.who), med(key(mStopOwn, n), ref.who)
+		fmt.Printf("\nreference, not a contender: bare goroutines each waiting on %s "+
+			"(each can be stopped alone, as a supervised child; N=%d): spawn %s per goroutine = %s× bare (arbor: %s× that); "+
+			"stop %s = %s× bare (arbor: %s× that); memory %s = bare + %s (arbor holds that + %s)\n",
+			ref.what, n, num(sp, unitNs), ratio(sp, sb), ratio(sa, sp), num(st, unitNs), ratio(st, stb), ratio(sta, st),
 			num(own, unitBytes), num(own-b, unitBytes), num(a-own, unitBytes))
 	}
 	if _, ok := res[key(mSpawnGCs, n)]; ok {
@@ -102,11 +112,13 @@ func printReference(res results, n int) {
 			cpu = append(cpu, num(med(key(mSpawnGCCPU, n), w), unitNs))
 			alloc = append(alloc, num(med(key(mSpawnAlloc, n), w), unitBytes))
 		}
-		if _, ok := res[key(mSpawnGCsOwn, n)]; ok {
-			who = append(who, "bare with own contexts")
-			cycles = append(cycles, fmt.Sprintf("%.1f", med(key(mSpawnGCsOwn, n), "bare")))
-			cpu = append(cpu, num(med(key(mSpawnGCCPUOwn, n), "bare"), unitNs))
-			alloc = append(alloc, num(med(key(mSpawnAllocOwn, n), "bare"), unitBytes))
+		for _, ref := range []struct{ who, what string }{{refContext, "bare with own contexts"}, {refChannel, "with own channels"}} {
+			if _, ok := res[key(mSpawnGCsOwn, n)][ref.who]; ok {
+				who = append(who, ref.what)
+				cycles = append(cycles, fmt.Sprintf("%.1f", med(key(mSpawnGCsOwn, n), ref.who)))
+				cpu = append(cpu, num(med(key(mSpawnGCCPUOwn, n), ref.who), unitNs))
+				alloc = append(alloc, num(med(key(mSpawnAllocOwn, n), ref.who), unitBytes))
+			}
 		}
 		live := make([]string, 0, 3)
 		for _, w := range who[:3] {

